@@ -1,0 +1,12 @@
+use auth::config::AuthConfig;
+use auth::startup::Application;
+use common::config::Env;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    common::telemetry::init();
+    let config = AuthConfig::from_env(&Env::process())?;
+    let app = Application::build(config).await?;
+    common::http::cancel_on_signal(app.shutdown_token());
+    app.run_until_stopped().await
+}

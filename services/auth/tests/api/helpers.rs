@@ -1,0 +1,168 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use auth::config::AuthConfig;
+use auth::limits::Limits;
+use auth::password::Cost;
+use auth::startup::Application;
+use common::config::ServiceConfig;
+use common::db::DbConfig;
+use common::session::SessionKeys;
+use common::testing::{NatsServer, TEST_JWT_KEY};
+use reqwest::Response;
+use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub keys: SessionKeys,
+    shutdown: CancellationToken,
+    _nats: NatsServer,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub fn test_keys() -> SessionKeys {
+    SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true)
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with_limits(Limits {
+            per_account: 1000,
+            per_address: 1000,
+            window: Duration::from_secs(60),
+        })
+        .await
+    }
+
+    pub async fn spawn_with_limits(limits: Limits) -> Self {
+        common::telemetry::init();
+        let nats = NatsServer::start();
+        let config = AuthConfig {
+            service: ServiceConfig {
+                name: "auth",
+                host: IpAddr::from([127, 0, 0, 1]),
+                port: 0,
+                nats_url: nats.url(),
+                db: DbConfig::memory("auth"),
+                session: test_keys(),
+            },
+            cost: Cost { log_n: 6 },
+            limits,
+        };
+        let app = Application::build(config).await.expect("the app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = app.shutdown_token();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            keys: test_keys(),
+            shutdown,
+            _nats: nats,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn signup(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/users/signup"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signin(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/users/signin"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signout(&self, cookie: Option<&str>) -> Response {
+        let mut request = self.client.post(self.url("/api/users/signout"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn current_user(&self, cookie: Option<&str>) -> Value {
+        let mut request = self.client.get(self.url("/api/users/currentuser"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs up and returns the `session=…` pair to send back as a cookie.
+    pub async fn signed_up(&self, email: &str) -> String {
+        let response = self
+            .signup(&json!({"email": email, "password": "password"}))
+            .await;
+        assert_eq!(response.status(), 201);
+        session_pair(&response).expect("a session cookie")
+    }
+}
+
+/// The `session=<token>` part of the response's `Set-Cookie`.
+pub fn session_pair(response: &Response) -> Option<String> {
+    set_cookie(response).map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+pub fn set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get(SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// Asserts the common error shape and returns `(message, field)` pairs.
+pub async fn errors(response: Response) -> Vec<(String, Option<String>)> {
+    let body: Value = response.json().await.expect("a JSON error body");
+    let errors = body["errors"].as_array().expect("an errors array");
+    errors
+        .iter()
+        .map(|e| {
+            let object = e.as_object().expect("an error object");
+            assert!(object.keys().all(|k| k == "message" || k == "field"), "{e}");
+            (
+                e["message"].as_str().unwrap().to_owned(),
+                e.get("field").and_then(Value::as_str).map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+pub fn message(text: &str) -> (String, Option<String>) {
+    (text.to_owned(), None)
+}
+
+pub fn field(text: &str, field: &str) -> (String, Option<String>) {
+    (text.to_owned(), Some(field.to_owned()))
+}

@@ -1,0 +1,478 @@
+//! The event bus on NATS JetStream.
+//!
+//! - One stream, [`STREAM`], holds every domain event; a second one, [`DEAD_LETTER_STREAM`],
+//!   keeps events a consumer set aside, for inspection. Both are created idempotently.
+//! - [`Bus::publish`] waits for JetStream's acknowledgement and sets the event id as
+//!   `Nats-Msg-Id`, so a re-publish inside the duplicate window is dropped by the server.
+//! - [`listen`] runs one durable pull consumer per (service, event), shared by all instances
+//!   of the service, with explicit acks (see [`crate::bus::Outcome`]).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{self, StorageType};
+use async_nats::jetstream::{self, AckKind, Message};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::events::{Event, STREAM};
+
+/// The stream of events that consumers set aside.
+pub const DEAD_LETTER_STREAM: &str = "DEADLETTER";
+/// Subjects of set-aside events: `deadletter.<service>.<original subject>`.
+pub const DEAD_LETTER_PREFIX: &str = "deadletter";
+/// How long JetStream remembers message ids to drop re-published duplicates.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// Deliveries of one event to one consumer before it is set aside.
+pub const MAX_DELIVERIES: i64 = 12;
+
+/// A connection to NATS with its JetStream context.
+#[derive(Clone)]
+pub struct Bus {
+    client: async_nats::Client,
+    js: jetstream::Context,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("state", &self.client.connection_state())
+            .finish()
+    }
+}
+
+impl Bus {
+    /// Connects (retrying in the background until NATS is reachable) and makes sure the
+    /// streams exist.
+    pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<Self> {
+        let client = async_nats::ConnectOptions::new()
+            .name(client_name)
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(5))
+            .event_callback(|event| async move {
+                tracing::info!(%event, "nats connection event");
+            })
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to NATS at {url}"))?;
+        let js = jetstream::new(client.clone());
+        let bus = Self { client, js };
+        bus.ensure_streams().await?;
+        Ok(bus)
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Creates the event and dead-letter streams if they are missing; retries until NATS
+    /// answers, since a service may start before NATS does.
+    pub async fn ensure_streams(&self) -> anyhow::Result<()> {
+        let configs = [
+            stream::Config {
+                name: STREAM.to_owned(),
+                subjects: vec![format!("{}.>", crate::events::SUBJECT_PREFIX)],
+                storage: StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                max_age: Duration::from_secs(7 * 24 * 60 * 60),
+                ..Default::default()
+            },
+            stream::Config {
+                name: DEAD_LETTER_STREAM.to_owned(),
+                subjects: vec![format!("{DEAD_LETTER_PREFIX}.>")],
+                storage: StorageType::File,
+                max_age: Duration::from_secs(30 * 24 * 60 * 60),
+                ..Default::default()
+            },
+        ];
+        for config in configs {
+            let name = config.name.clone();
+            retry_forever(&format!("creating stream {name}"), || {
+                let config = config.clone();
+                async move { self.js.get_or_create_stream(config).await.map(|_| ()) }
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Publishes an event under its id and waits for JetStream to store it. Returns whether
+    /// the server saw it as a duplicate of an earlier publish.
+    pub async fn publish<E: Event>(&self, id: &str, event: &E) -> anyhow::Result<bool> {
+        let payload = serde_json::to_vec(event).context("serialising the event")?;
+        self.publish_raw(E::SUBJECT, id, payload.into()).await
+    }
+
+    /// Publishes already serialised event data (the outbox stores it that way).
+    pub async fn publish_raw(
+        &self,
+        subject: &str,
+        id: &str,
+        payload: Bytes,
+    ) -> anyhow::Result<bool> {
+        let ack = self
+            .js
+            .send_publish(
+                subject.to_owned(),
+                PublishMessage::build().payload(payload).message_id(id),
+            )
+            .await
+            .with_context(|| format!("publishing {subject}"))?
+            .await
+            .with_context(|| format!("waiting for JetStream to store {subject}"))?;
+        Ok(ack.duplicate)
+    }
+
+    /// Starts publishing and returns the future of JetStream's acknowledgement, so that a
+    /// batch can be sent without waiting on each message in turn.
+    pub async fn start_publish(
+        &self,
+        subject: &str,
+        id: &str,
+        payload: Bytes,
+    ) -> anyhow::Result<jetstream::context::PublishAckFuture> {
+        self.js
+            .send_publish(
+                subject.to_owned(),
+                PublishMessage::build().payload(payload).message_id(id),
+            )
+            .await
+            .with_context(|| format!("publishing {subject}"))
+    }
+}
+
+/// What a handler decided about one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled (or a duplicate/stale event, safely ignored): acknowledge.
+    Done,
+    /// Not yet applicable (e.g. a replica waits for an earlier version): negative ack,
+    /// redelivered after the delay.
+    RetryLater(Duration),
+}
+
+/// About one delivery of an event.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The event id (`Nats-Msg-Id`), if the publisher set one.
+    pub event_id: Option<String>,
+    /// 1 on the first delivery.
+    pub delivered: i64,
+    pub stream_sequence: u64,
+}
+
+/// A service's handler for one kind of event. Handlers must be idempotent: delivery is
+/// at-least-once.
+pub trait Listener<E: Event>: Send + Sync + 'static {
+    fn handle(
+        &self,
+        event: E,
+        delivery: &Delivery,
+    ) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+}
+
+/// The durable consumer name of `service` for event `E`, e.g. `orders-ticket-created`.
+pub fn consumer_name<E: Event>(service: &str) -> String {
+    format!("{service}-{}", E::NAME.replace(':', "-"))
+}
+
+/// Consumer settings; the defaults suit production, tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// How long JetStream waits for an ack before redelivering.
+    pub ack_wait: Duration,
+    /// Deliveries before an event is set aside.
+    pub max_deliveries: i64,
+    /// Delay before redelivery after a handler error, per delivery so far.
+    pub retry_base: Duration,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        Self {
+            ack_wait: Duration::from_secs(30),
+            max_deliveries: MAX_DELIVERIES,
+            retry_base: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Consumes event `E` for `service` until `shutdown` is cancelled. Reconnects and recreates
+/// its consumer as needed, so a NATS restart only pauses it.
+pub async fn listen<E, L>(
+    bus: Bus,
+    service: &'static str,
+    listener: Arc<L>,
+    options: ListenOptions,
+    shutdown: CancellationToken,
+) where
+    E: Event,
+    L: Listener<E>,
+{
+    let name = consumer_name::<E>(service);
+    let config = pull::Config {
+        durable_name: Some(name.clone()),
+        filter_subject: E::SUBJECT.to_owned(),
+        ack_policy: AckPolicy::Explicit,
+        deliver_policy: DeliverPolicy::All,
+        ack_wait: options.ack_wait,
+        // A backstop only: the handler loop sets events aside at `max_deliveries`.
+        max_deliver: options.max_deliveries + 3,
+        ..Default::default()
+    };
+    while !shutdown.is_cancelled() {
+        let messages = async {
+            let stream = bus.js.get_stream(STREAM).await?;
+            let consumer = stream.get_or_create_consumer(&name, config.clone()).await?;
+            anyhow::Ok(consumer.messages().await?)
+        }
+        .await;
+        let mut messages = match messages {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::warn!(consumer = %name, error = format!("{error:#}"), "consumer unavailable, retrying");
+                sleep_or_shutdown(Duration::from_millis(500), &shutdown).await;
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => return,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => {
+                    handle_message::<E, L>(&bus, service, &listener, &options, message).await;
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(consumer = %name, error = %error, "consumer stream error");
+                    // Heartbeat and transient errors recover by themselves; anything else
+                    // gets a fresh consumer.
+                    if !matches!(error.kind(), pull::MessagesErrorKind::MissingHeartbeat) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        sleep_or_shutdown(Duration::from_millis(200), &shutdown).await;
+    }
+}
+
+async fn handle_message<E, L>(
+    bus: &Bus,
+    service: &'static str,
+    listener: &L,
+    options: &ListenOptions,
+    message: Message,
+) where
+    E: Event,
+    L: Listener<E>,
+{
+    let (delivered, stream_sequence) = match message.info() {
+        Ok(info) => (info.delivered, info.stream_sequence),
+        Err(_) => (1, 0),
+    };
+    let event_id = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+        .map(|v| v.as_str().to_owned());
+    let delivery = Delivery {
+        event_id,
+        delivered,
+        stream_sequence,
+    };
+    let span = tracing::info_span!(
+        "event",
+        service,
+        event = E::NAME,
+        subject = E::SUBJECT,
+        event_id = delivery.event_id.as_deref().unwrap_or("-"),
+        delivered,
+    );
+    async {
+        let event: E = match serde_json::from_slice(&message.payload) {
+            Ok(event) => event,
+            Err(error) => {
+                set_aside(
+                    bus,
+                    service,
+                    &message,
+                    &delivery,
+                    &format!("unparseable: {error}"),
+                )
+                .await;
+                return;
+            }
+        };
+        let outcome = listener.handle(event, &delivery).await;
+        let result = match outcome {
+            Ok(Outcome::Done) => message.ack().await,
+            Ok(Outcome::RetryLater(delay)) if delivered < options.max_deliveries => {
+                tracing::debug!(?delay, "not applicable yet, retrying later");
+                message.ack_with(AckKind::Nak(Some(delay))).await
+            }
+            Ok(Outcome::RetryLater(_)) => {
+                set_aside(
+                    bus,
+                    service,
+                    &message,
+                    &delivery,
+                    "still not applicable after the last delivery",
+                )
+                .await;
+                return;
+            }
+            Err(error) if delivered < options.max_deliveries => {
+                let delay =
+                    options.retry_base * u32::try_from(delivered).unwrap_or(u32::MAX).min(20);
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    ?delay,
+                    "handler failed, retrying later"
+                );
+                message.ack_with(AckKind::Nak(Some(delay))).await
+            }
+            Err(error) => {
+                set_aside(
+                    bus,
+                    service,
+                    &message,
+                    &delivery,
+                    &format!("failed on every delivery: {error:#}"),
+                )
+                .await;
+                return;
+            }
+        };
+        if let Err(error) = result {
+            // The event will be redelivered; handlers are idempotent.
+            tracing::warn!(error = %error, "could not acknowledge the event");
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Keeps the event in the dead-letter stream, logs it with its content, and terminates its
+/// delivery so the consumer moves on.
+async fn set_aside(bus: &Bus, service: &str, message: &Message, delivery: &Delivery, reason: &str) {
+    let content = String::from_utf8_lossy(&message.payload);
+    tracing::error!(reason, %content, "setting the event aside");
+    let mut headers = HeaderMap::new();
+    headers.insert("Gittix-Original-Subject", message.subject.as_str());
+    headers.insert("Gittix-Reason", reason.replace(['\r', '\n'], " ").as_str());
+    headers.insert("Gittix-Delivered", delivery.delivered.to_string().as_str());
+    if let Some(id) = &delivery.event_id {
+        headers.insert("Gittix-Event-Id", id.as_str());
+    }
+    let subject = format!("{DEAD_LETTER_PREFIX}.{service}.{}", message.subject);
+    let kept = async {
+        bus.js
+            .publish_with_headers(subject, headers, message.payload.clone())
+            .await?
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    match kept {
+        Ok(()) => {
+            if let Err(error) = message.ack_with(AckKind::Term).await {
+                tracing::warn!(error = %error, "could not terminate the set-aside event");
+            }
+        }
+        Err(error) => {
+            // Not kept: let it come back rather than lose it.
+            tracing::error!(
+                error = format!("{error:#}"),
+                "could not keep the event aside; retrying later"
+            );
+            let _ = message
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
+                .await;
+        }
+    }
+}
+
+async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(duration) => {}
+    }
+}
+
+async fn retry_forever<F, Fut, T, Err>(what: &str, mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Err>>,
+    Err: std::fmt::Display,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match op().await {
+            Ok(value) => return value,
+            Err(error) => {
+                tracing::warn!(%error, ?delay, "{what} failed, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Reads the events a consumer set aside (tests and operators).
+pub async fn dead_letters(bus: &Bus, service: &str) -> anyhow::Result<Vec<(String, Bytes)>> {
+    let stream = bus.js.get_stream(DEAD_LETTER_STREAM).await?;
+    let consumer = stream
+        .create_consumer(pull::Config {
+            filter_subject: format!("{DEAD_LETTER_PREFIX}.{service}.>"),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::None,
+            ..Default::default()
+        })
+        .await?;
+    let mut batch = consumer
+        .fetch()
+        .max_messages(1000)
+        .expires(Duration::from_millis(500))
+        .messages()
+        .await?;
+    let mut out = Vec::new();
+    while let Some(message) = batch.next().await {
+        let message = message.map_err(|e| anyhow::anyhow!(e))?;
+        out.push((message.subject.to_string(), message.payload.clone()));
+    }
+    Ok(out)
+}
+
+/// `NATS_SERVER_BIN`, else `nats-server` on `PATH`, else Debian's `/usr/sbin/nats-server`.
+pub fn nats_server_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
+        return path.into();
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join("nats-server").is_file()))
+        .unwrap_or(false);
+    if on_path {
+        "nats-server".into()
+    } else {
+        "/usr/sbin/nats-server".into()
+    }
+}

@@ -1,0 +1,154 @@
+//! What every service's HTTP side shares: `/healthz` and `/readyz`, request tracing, the
+//! body limit, and answers in the common error shape for unknown routes, wrong methods and
+//! panics.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::bus::Bus;
+use crate::db::Db;
+use crate::error::ApiError;
+
+/// Request bodies above this are refused with 413 (SPEC §2).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What `/readyz` checks.
+#[derive(Clone, Debug, Default)]
+pub struct Readiness {
+    pub db: Option<Db>,
+    pub bus: Option<Bus>,
+}
+
+impl Readiness {
+    /// The names of the dependencies that are not reachable now.
+    pub async fn failing(&self) -> Vec<&'static str> {
+        let mut failing = Vec::new();
+        if let Some(db) = &self.db {
+            let ping = tokio::time::timeout(Duration::from_secs(2), db.query("RETURN 1")).await;
+            if !matches!(ping, Ok(Ok(_))) {
+                failing.push("database");
+            }
+        }
+        if self.bus.as_ref().is_some_and(|bus| !bus.is_connected()) {
+            failing.push("nats");
+        }
+        failing
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    let failing = readiness.failing().await;
+    if failing.is_empty() {
+        axum::Json(json!({ "status": "ready" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "unavailable", "failing": failing })),
+        )
+            .into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::status(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// Wraps a service's API routes with health checks, error-shaped fallbacks, the body
+/// limit, panic recovery and request tracing.
+pub fn service_router(api: Router, readiness: Readiness) -> Router {
+    let health = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(readiness);
+    api.merge(health)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                tracing::info_span!(
+                    "http",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
+}
+
+/// Binds `host:port` (port 0 picks a free one).
+pub async fn bind(host: std::net::IpAddr, port: u16) -> anyhow::Result<TcpListener> {
+    let address = SocketAddr::new(host, port);
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
+}
+
+/// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+}
+
+/// A local port that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

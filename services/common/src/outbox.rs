@@ -1,0 +1,261 @@
+//! The transactional outbox: a state change and the events it produces commit in one
+//! SurrealDB transaction; the [`Relay`] then publishes committed events, oldest first, with
+//! their id as `Nats-Msg-Id`, and removes each once JetStream has stored it.
+//!
+//! A crash between commit and publish loses nothing (the event waits in the `outbox` table);
+//! a crash between publish and removal publishes it again, which JetStream drops as a
+//! duplicate (and consumers ignore by version anyway).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use surrealdb::types::{SurrealValue, Value};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Bus;
+use crate::db::{Db, DbError, new_id};
+use crate::events::Event;
+
+/// The outbox table; every service's schema includes it.
+pub const SCHEMA: &str = "
+DEFINE TABLE IF NOT EXISTS outbox SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS subject ON outbox TYPE string;
+DEFINE FIELD IF NOT EXISTS name ON outbox TYPE string;
+DEFINE FIELD IF NOT EXISTS payload ON outbox TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON outbox TYPE datetime DEFAULT time::now();
+";
+
+/// Raised (with `THROW`) by a guard statement when the row changed since it was read.
+pub const STALE: &str = "gittix:stale";
+
+/// Statements that commit together, with the events they produce.
+#[derive(Debug, Default)]
+pub struct Tx {
+    statements: Vec<String>,
+    vars: Vec<(String, Value)>,
+    events: usize,
+}
+
+impl Tx {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a SurrealQL statement (without the trailing `;`).
+    pub fn statement(mut self, sql: impl Into<String>) -> Self {
+        self.statements.push(sql.into());
+        self
+    }
+
+    /// Adds a statement that aborts the whole transaction with [`STALE`] unless the query
+    /// in `updated` (an `UPDATE … WHERE version = $expected` or similar) changed a row.
+    pub fn guarded(self, update: impl Into<String>) -> Self {
+        let n = self.statements.len();
+        self.statement(format!("LET $guard{n} = ({})", update.into()))
+            .statement(format!(
+                "IF array::len($guard{n}) = 0 {{ THROW '{STALE}' }}"
+            ))
+    }
+
+    /// Binds a variable used by the statements.
+    pub fn bind(mut self, name: &str, value: impl SurrealValue) -> Self {
+        self.vars.push((name.to_owned(), value.into_value()));
+        self
+    }
+
+    /// Stages an event: it is published only if the transaction commits.
+    pub fn publish<E: Event>(mut self, event: &E) -> Self {
+        let n = self.events;
+        self.events += 1;
+        let payload = serde_json::to_string(event).expect("catalogue events always serialise");
+        self.statements.push(format!(
+            "CREATE type::record('outbox', $outbox_id{n}) \
+             CONTENT {{ subject: $outbox_subject{n}, name: $outbox_name{n}, payload: $outbox_payload{n} }}"
+        ));
+        self.vars
+            .push((format!("outbox_id{n}"), new_id().into_value()));
+        self.vars.push((
+            format!("outbox_subject{n}"),
+            E::SUBJECT.to_owned().into_value(),
+        ));
+        self.vars
+            .push((format!("outbox_name{n}"), E::NAME.to_owned().into_value()));
+        self.vars
+            .push((format!("outbox_payload{n}"), payload.into_value()));
+        self
+    }
+
+    fn sql(&self) -> String {
+        let mut sql = String::from("BEGIN TRANSACTION;\n");
+        for statement in &self.statements {
+            sql.push_str(statement);
+            sql.push_str(";\n");
+        }
+        sql.push_str("COMMIT TRANSACTION;");
+        sql
+    }
+}
+
+/// Commits transactions that carry events and wakes the relay when they do.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    db: Db,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Runs the statements in one transaction. Fails as a whole, with a
+    /// [`crate::db::is_conflict`] error when a concurrent transaction won, or with
+    /// [`STALE`] when a guard found nothing to update.
+    pub async fn commit(&self, tx: Tx) -> Result<(), DbError> {
+        let has_events = tx.events > 0;
+        let mut query = self.db.query(tx.sql());
+        for (name, value) in tx.vars {
+            query = query.bind((name, value));
+        }
+        let response = query.await?;
+        first_error(response)?;
+        if has_events {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A relay for this outbox.
+    pub fn relay(&self, bus: Bus) -> Relay {
+        Relay {
+            db: self.db.clone(),
+            bus,
+            wake: self.wake.clone(),
+        }
+    }
+}
+
+/// The most telling error of a failed transaction: a `THROW` or a conflict rather than the
+/// "not executed due to a failed transaction" of the statements around it.
+fn first_error(mut response: surrealdb::IndexedResults) -> Result<(), DbError> {
+    let mut errors: Vec<(usize, DbError)> = response.take_errors().into_iter().collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.sort_by_key(|(index, _)| *index);
+    let not_executed = |e: &DbError| {
+        e.query_details()
+            .is_some_and(|d| matches!(d, surrealdb::types::QueryError::NotExecuted))
+    };
+    let telling = errors
+        .iter()
+        .position(|(_, e)| !not_executed(e))
+        .unwrap_or(0);
+    Err(errors.swap_remove(telling).1)
+}
+
+/// Whether the transaction failed because a guard found the row changed.
+pub fn is_stale(error: &DbError) -> bool {
+    error.message().contains(STALE)
+}
+
+#[derive(Debug, SurrealValue)]
+struct Pending {
+    id: surrealdb::types::RecordId,
+    subject: String,
+    payload: String,
+}
+
+/// Publishes committed events. Several relays (one per instance) may run against one
+/// database: JetStream drops the duplicates they cause.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    db: Db,
+    bus: Bus,
+    wake: Arc<Notify>,
+}
+
+impl Relay {
+    /// One pass: publishes up to a batch of pending events in order and removes those
+    /// JetStream stored. Stops at the first failure so that order is kept. Returns how many
+    /// were published.
+    pub async fn publish_pending(&self) -> anyhow::Result<usize> {
+        let pending: Vec<Pending> = self
+            .db
+            .query("SELECT id, subject, payload FROM outbox ORDER BY id LIMIT 256")
+            .await
+            .and_then(|mut r| r.take(0))
+            .context("reading the outbox")?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        // Send the whole batch, then collect acknowledgements in order.
+        let mut acks = Vec::with_capacity(pending.len());
+        for event in &pending {
+            let id = crate::db::key_of(&event.id);
+            match self
+                .bus
+                .start_publish(&event.subject, &id, event.payload.clone().into())
+                .await
+            {
+                Ok(ack) => acks.push(ack),
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "publishing stopped");
+                    break;
+                }
+            }
+        }
+        let mut published = Vec::with_capacity(acks.len());
+        for (event, ack) in pending.iter().zip(acks) {
+            match ack.await {
+                Ok(_) => published.push(event.id.clone()),
+                Err(error) => {
+                    tracing::warn!(error = %error, subject = %event.subject, "JetStream did not store the event");
+                    break;
+                }
+            }
+        }
+        let count = published.len();
+        if count > 0 {
+            self.db
+                .query("DELETE $ids")
+                .bind(("ids", published))
+                .await
+                .and_then(|r| r.check())
+                .context("removing published events from the outbox")?;
+        }
+        Ok(count)
+    }
+
+    /// Publishes until `shutdown`: at once after a local commit, and every `poll` otherwise
+    /// (for events other instances committed, or after NATS was away).
+    pub async fn run(self, poll: Duration, shutdown: CancellationToken) {
+        loop {
+            let result = self.publish_pending().await;
+            let more = match result {
+                Ok(count) => count == 256,
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "outbox relay pass failed");
+                    false
+                }
+            };
+            if more {
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+}

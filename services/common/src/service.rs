@@ -1,0 +1,120 @@
+//! The runtime every backend service shares: database with its schema and outbox, the bus,
+//! the relay, the event listeners and the HTTP server, all stopped by one shutdown token.
+//!
+//! ```no_run
+//! # async fn example(config: common::config::ServiceConfig, router: axum::Router) -> anyhow::Result<()> {
+//! let mut service = common::service::Service::start(config, "DEFINE TABLE …;").await?;
+//! // service.listen(Arc::new(SomeListener { … }));
+//! service.run(router).await
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{self, Bus, ListenOptions, Listener};
+use crate::config::ServiceConfig;
+use crate::db::{self, Db};
+use crate::events::Event;
+use crate::http::{self, Readiness};
+use crate::outbox::{self, Outbox};
+
+/// How often a relay looks for events other instances committed.
+pub const RELAY_POLL: Duration = Duration::from_millis(500);
+
+pub struct Service {
+    pub config: ServiceConfig,
+    pub db: Db,
+    pub bus: Bus,
+    pub outbox: Outbox,
+    pub shutdown: CancellationToken,
+    pub listen_options: ListenOptions,
+    listener: TcpListener,
+    tasks: JoinSet<()>,
+}
+
+impl Service {
+    /// Connects to the database (applying `schema` and the outbox table) and to NATS, and
+    /// binds the HTTP port. Nothing runs until [`Service::run`].
+    pub async fn start(config: ServiceConfig, schema: &str) -> anyhow::Result<Self> {
+        let schema = format!("{schema}\n{}", outbox::SCHEMA);
+        let db = db::connect_with_schema(&config.db, &schema).await?;
+        let bus = Bus::connect(&config.nats_url, config.name).await?;
+        let listener = http::bind(config.host, config.port).await?;
+        Ok(Self {
+            outbox: Outbox::new(db.clone()),
+            db,
+            bus,
+            shutdown: CancellationToken::new(),
+            listen_options: ListenOptions::default(),
+            listener,
+            tasks: JoinSet::new(),
+            config,
+        })
+    }
+
+    /// The port actually bound (useful with `PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Starts consuming event `E` with `listener`.
+    pub fn listen<E: Event, L: Listener<E>>(&mut self, listener: Arc<L>) {
+        self.tasks.spawn(bus::listen::<E, L>(
+            self.bus.clone(),
+            self.config.name,
+            listener,
+            self.listen_options.clone(),
+            self.shutdown.clone(),
+        ));
+    }
+
+    /// Starts the outbox relay.
+    pub fn relay(&mut self) {
+        let relay = self.outbox.relay(self.bus.clone());
+        self.tasks
+            .spawn(relay.run(RELAY_POLL, self.shutdown.clone()));
+    }
+
+    /// Spawns another background task that stops with the service.
+    pub fn spawn<F>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task(self.shutdown.clone()));
+    }
+
+    /// What `/readyz` checks for this service.
+    pub fn readiness(&self) -> Readiness {
+        Readiness {
+            db: Some(self.db.clone()),
+            bus: Some(self.bus.clone()),
+        }
+    }
+
+    /// Serves `api` (wrapped by [`http::service_router`]) until shutdown, then waits for the
+    /// background tasks to stop.
+    pub async fn run(mut self, api: axum::Router) -> anyhow::Result<()> {
+        let router = http::service_router(api, self.readiness());
+        tracing::info!(
+            service = self.config.name,
+            address = %self.listener.local_addr()?,
+            "listening"
+        );
+        let served = http::serve(self.listener, router, self.shutdown.clone()).await;
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+        // The embedded datastore shuts down in the background once its last handle is
+        // gone; give it a moment before the runtime stops.
+        drop((self.db, self.outbox, self.bus));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        served.map_err(Into::into)
+    }
+}

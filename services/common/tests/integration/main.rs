@@ -1,0 +1,6 @@
+//! Integration tests of the shared library against a real nats-server and SurrealDB.
+
+mod bus;
+mod db;
+mod helpers;
+mod outbox;

@@ -1,0 +1,208 @@
+//! The ingress in front of small stand-in services on random ports.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{AppendHeaders, IntoResponse};
+use common::testing::free_port;
+use ingress::Ingress;
+use ingress::config::IngressConfig;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// A stand-in service that echoes what it received and sets two cookies.
+async fn spawn_echo(name: &'static str) -> String {
+    let app = Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+            let cookie = headers
+                .get(header::COOKIE)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let real_ip = headers
+                .get("x-real-ip")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (
+                AppendHeaders([
+                    (
+                        header::SET_COOKIE,
+                        "session=from-upstream; Path=/; HttpOnly",
+                    ),
+                    (header::SET_COOKIE, "other=1; Path=/"),
+                ]),
+                axum::Json(json!({
+                    "service": name,
+                    "method": method.as_str(),
+                    "uri": uri.to_string(),
+                    "cookie": cookie,
+                    "realIp": real_ip,
+                    "body": String::from_utf8_lossy(&body),
+                })),
+            )
+                .into_response()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+struct TestIngress {
+    address: String,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestIngress {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn_ingress(upstreams: HashMap<&'static str, Vec<String>>) -> TestIngress {
+    let config = IngressConfig {
+        host: IpAddr::from([127, 0, 0, 1]),
+        port: 0,
+        upstreams: upstreams
+            .into_iter()
+            .map(|(service, urls)| (service, urls.iter().map(|u| u.parse().unwrap()).collect()))
+            .collect(),
+        timeout: Duration::from_secs(10),
+    };
+    let ingress = Ingress::bind(&config).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", ingress.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(ingress.run(shutdown.clone()));
+    TestIngress {
+        address,
+        client: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+async fn all_services() -> TestIngress {
+    let mut upstreams = HashMap::new();
+    for service in ["auth", "tickets", "orders", "payments", "web"] {
+        upstreams.insert(service, vec![spawn_echo(service).await]);
+    }
+    spawn_ingress(upstreams).await
+}
+
+impl TestIngress {
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn paths_are_routed_by_prefix() {
+    let ingress = all_services().await;
+    for (path, service) in [
+        ("/api/users/currentuser", "auth"),
+        ("/api/tickets", "tickets"),
+        ("/api/tickets/abc", "tickets"),
+        ("/api/orders/1", "orders"),
+        ("/api/payments", "payments"),
+        ("/", "web"),
+        ("/auth/signin", "web"),
+        ("/api/usersx", "web"),
+        ("/pkg/app.js", "web"),
+    ] {
+        let body: Value = ingress.get(path).await.json().await.unwrap();
+        assert_eq!(body["service"], service, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn method_path_query_and_body_are_forwarded() {
+    let ingress = all_services().await;
+    let response = ingress
+        .client
+        .put(format!("{}/api/tickets/t1?x=1&y=two", ingress.address))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"{"title":"a"}"#)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["method"], "PUT");
+    assert_eq!(body["uri"], "/api/tickets/t1?x=1&y=two");
+    assert_eq!(body["body"], r#"{"title":"a"}"#);
+    assert_eq!(body["realIp"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn cookies_are_forwarded_both_ways() {
+    let ingress = all_services().await;
+    let response = ingress
+        .client
+        .get(format!("{}/api/users/currentuser", ingress.address))
+        .header(header::COOKIE, "session=abc.def.ghi")
+        .send()
+        .await
+        .unwrap();
+    let set_cookies: Vec<String> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        set_cookies,
+        ["session=from-upstream; Path=/; HttpOnly", "other=1; Path=/"]
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["cookie"], "session=abc.def.ghi");
+}
+
+#[tokio::test]
+async fn a_stopped_service_answers_502_in_the_common_shape() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let ingress = spawn_ingress(HashMap::from([("auth", vec![dead])])).await;
+    for path in ["/api/users/currentuser", "/"] {
+        let response = ingress.get(path).await;
+        assert_eq!(response.status(), 502, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"errors": [{"message": "Service unavailable"}]})
+        );
+    }
+}
+
+#[tokio::test]
+async fn instances_take_turns_and_a_dead_one_is_skipped() {
+    let live = spawn_echo("tickets").await;
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let ingress = spawn_ingress(HashMap::from([("tickets", vec![dead, live])])).await;
+    for _ in 0..4 {
+        let response = ingress.get("/api/tickets").await;
+        assert_eq!(response.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413() {
+    let ingress = all_services().await;
+    let response = ingress
+        .client
+        .post(format!("{}/api/tickets", ingress.address))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(vec![b'x'; 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"errors": [{"message": "Request body too large"}]})
+    );
+}

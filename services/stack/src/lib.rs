@@ -1,0 +1,380 @@
+//! Runs the whole GitTix system on one machine: a `nats-server` (unless `NATS_URL` points at
+//! one), every backend service (as many instances as asked), the web server and the ingress
+//! in front of them all. The run command uses it, and so do the end-to-end and reliability
+//! tests, which can kill and restart any process.
+
+pub mod process;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::process::{Managed, Output, Spec};
+
+/// The backend services, in start order. Adding a service is one line here.
+pub const SERVICES: &[&str] = &["auth"];
+
+/// How long a process may take to become ready.
+const READY_LIMIT: Duration = Duration::from_secs(120);
+/// How long a process may take to stop after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Where each service keeps its data.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Embedded SurrealKV files under the data folder, one per service (one instance each).
+    Embedded,
+}
+
+/// What to run and where.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// The folder with the built binaries (the service binaries, `ingress`, `server`).
+    pub bin_dir: PathBuf,
+    /// Everything persistent lives under here.
+    pub data_dir: PathBuf,
+    /// The ingress port; 0 picks a free one.
+    pub port: u16,
+    /// The address the ingress listens on.
+    pub host: String,
+    /// An external NATS server; `None` starts one.
+    pub nats_url: Option<String>,
+    pub jwt_key: String,
+    /// Instances per service (default one).
+    pub scale: BTreeMap<String, usize>,
+    /// The web app's site folder (`target/site`); `None` runs without the web server.
+    pub site_root: Option<PathBuf>,
+    pub storage: Storage,
+    /// Extra variables for every child (e.g. `ORDER_EXPIRATION_SECONDS`).
+    pub env: Vec<(String, String)>,
+    pub output: Output,
+}
+
+impl StackConfig {
+    /// Defaults for a data folder: binaries next to the current executable, a random
+    /// port, embedded storage, a random JWT key.
+    pub fn new(data_dir: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        let bin_dir = std::env::current_exe()
+            .context("locating the current executable")?
+            .parent()
+            .context("the executable has no folder")?
+            .to_path_buf();
+        Ok(Self {
+            bin_dir,
+            data_dir: data_dir.into(),
+            port: 0,
+            host: "127.0.0.1".to_owned(),
+            nats_url: None,
+            jwt_key: random_key(),
+            scale: BTreeMap::new(),
+            site_root: None,
+            storage: Storage::Embedded,
+            env: Vec::new(),
+            output: Output::Console,
+        })
+    }
+
+    fn instances(&self, service: &str) -> usize {
+        self.scale.get(service).copied().unwrap_or(1).max(1)
+    }
+}
+
+/// 52 random characters (two ULIDs, 160 random bits) for a JWT key.
+pub fn random_key() -> String {
+    format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new())
+}
+
+/// The running system.
+pub struct Stack {
+    config: StackConfig,
+    nats: Option<Managed>,
+    nats_url: String,
+    services: BTreeMap<&'static str, Vec<Managed>>,
+    web: Option<Managed>,
+    ingress: Managed,
+}
+
+impl Stack {
+    /// Starts everything and waits until each process is ready.
+    pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        if let Output::Files(dir) = &config.output {
+            std::fs::create_dir_all(dir)?;
+        }
+        for (service, count) in &config.scale {
+            anyhow::ensure!(
+                SERVICES.contains(&service.as_str()),
+                "cannot scale {service}: the services are {}",
+                SERVICES.join(", ")
+            );
+            if *count > 1 && matches!(config.storage, Storage::Embedded) {
+                anyhow::bail!(
+                    "{service} cannot run {count} instances on embedded storage: \
+                     instances of a service share a SurrealDB server"
+                );
+            }
+        }
+
+        let (nats, nats_url) = match &config.nats_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                let port = free_port()?;
+                let mut nats = Managed::new(
+                    Spec {
+                        name: "nats".to_owned(),
+                        program: common::bus::nats_server_binary(),
+                        args: vec![
+                            "-js".into(),
+                            "-a".into(),
+                            "127.0.0.1".into(),
+                            "-p".into(),
+                            port.to_string(),
+                            "-sd".into(),
+                            config.data_dir.join("nats").display().to_string(),
+                        ],
+                        env: Vec::new(),
+                        port: Some(port),
+                        ready_path: None,
+                    },
+                    config.output.clone(),
+                );
+                nats.start()?;
+                nats.wait_ready(READY_LIMIT).await?;
+                (Some(nats), format!("nats://127.0.0.1:{port}"))
+            }
+        };
+
+        let ingress_port = if config.port == 0 {
+            free_port()?
+        } else {
+            config.port
+        };
+        let ingress_url = format!("http://127.0.0.1:{ingress_port}");
+
+        let mut services = BTreeMap::new();
+        for service in SERVICES {
+            let mut instances = Vec::new();
+            for index in 0..config.instances(service) {
+                let spec = service_spec(&config, service, index, &nats_url)?;
+                let mut instance = Managed::new(spec, config.output.clone());
+                instance.start()?;
+                instances.push(instance);
+            }
+            services.insert(*service, instances);
+        }
+        for instance in services.values_mut().flatten() {
+            instance.wait_ready(READY_LIMIT).await?;
+        }
+
+        let web = match &config.site_root {
+            Some(site_root) => {
+                let mut web = Managed::new(
+                    web_spec(&config, site_root, &ingress_url)?,
+                    config.output.clone(),
+                );
+                web.start()?;
+                web.wait_ready(READY_LIMIT).await?;
+                Some(web)
+            }
+            None => None,
+        };
+
+        let mut upstreams: Vec<(String, String)> = services
+            .iter()
+            .map(|(service, instances)| {
+                let list = instances
+                    .iter()
+                    .filter_map(Managed::port)
+                    .map(|port| format!("http://127.0.0.1:{port}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                (ingress::config::upstream_variable(service), list)
+            })
+            .collect();
+        if let Some(port) = web.as_ref().and_then(Managed::port) {
+            upstreams.push((
+                ingress::config::upstream_variable(ingress::routes::DEFAULT_SERVICE),
+                format!("http://127.0.0.1:{port}"),
+            ));
+        }
+        let mut env = config.env.clone();
+        env.extend(upstreams);
+        env.push(("PORT".into(), ingress_port.to_string()));
+        env.push(("HOST".into(), config.host.clone()));
+        let mut ingress = Managed::new(
+            Spec {
+                name: "ingress".to_owned(),
+                program: config.bin_dir.join("ingress"),
+                args: Vec::new(),
+                env,
+                port: Some(ingress_port),
+                ready_path: None,
+            },
+            config.output.clone(),
+        );
+        ingress.start()?;
+        ingress.wait_ready(READY_LIMIT).await?;
+
+        Ok(Self {
+            config,
+            nats,
+            nats_url,
+            services,
+            web,
+            ingress,
+        })
+    }
+
+    /// The ingress URL: the one address users and tests talk to.
+    pub fn url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}",
+            self.ingress.port().unwrap_or_default()
+        )
+    }
+
+    pub fn nats_url(&self) -> &str {
+        &self.nats_url
+    }
+
+    pub fn jwt_key(&self) -> &str {
+        &self.config.jwt_key
+    }
+
+    /// The instances of a service.
+    pub fn instances(&mut self, service: &str) -> &mut [Managed] {
+        self.services
+            .get_mut(service)
+            .map(Vec::as_mut_slice)
+            .unwrap_or_default()
+    }
+
+    /// The NATS server the stack started, if it started one.
+    pub fn nats(&mut self) -> Option<&mut Managed> {
+        self.nats.as_mut()
+    }
+
+    /// Restarts whatever exited on its own (crashed); returns the names restarted.
+    pub async fn restart_crashed(&mut self) -> Vec<String> {
+        let mut restarted = Vec::new();
+        let all = self
+            .nats
+            .iter_mut()
+            .chain(self.services.values_mut().flatten())
+            .chain(self.web.iter_mut())
+            .chain(std::iter::once(&mut self.ingress));
+        for process in all {
+            if let Some(status) = process.exited() {
+                tracing::warn!(process = process.name(), %status, "exited; restarting");
+                if process.start().is_ok() {
+                    restarted.push(process.name().to_owned());
+                }
+            }
+        }
+        restarted
+    }
+
+    /// Stops everything: the ingress first, NATS last.
+    pub async fn stop(mut self) {
+        self.ingress.stop(STOP_GRACE).await;
+        if let Some(web) = self.web.as_mut() {
+            web.stop(STOP_GRACE).await;
+        }
+        let stops = self
+            .services
+            .values_mut()
+            .flatten()
+            .map(|instance| instance.stop(STOP_GRACE));
+        futures_join_all(stops).await;
+        if let Some(nats) = self.nats.as_mut() {
+            nats.stop(STOP_GRACE).await;
+        }
+    }
+}
+
+async fn futures_join_all<F: std::future::Future<Output = ()>>(
+    futures: impl IntoIterator<Item = F>,
+) {
+    let mut set = Vec::new();
+    for future in futures {
+        set.push(Box::pin(future));
+    }
+    for future in set {
+        future.await;
+    }
+}
+
+fn service_spec(
+    config: &StackConfig,
+    service: &str,
+    index: usize,
+    nats_url: &str,
+) -> anyhow::Result<Spec> {
+    let port = free_port()?;
+    let name = if config.instances(service) > 1 {
+        format!("{service}-{}", index + 1)
+    } else {
+        service.to_owned()
+    };
+    let mut env = vec![("COOKIE_SECURE".to_owned(), "false".to_owned())];
+    env.extend(config.env.iter().cloned());
+    env.extend([
+        ("PORT".to_owned(), port.to_string()),
+        ("HOST".to_owned(), "127.0.0.1".to_owned()),
+        ("NATS_URL".to_owned(), nats_url.to_owned()),
+        ("JWT_KEY".to_owned(), config.jwt_key.clone()),
+    ]);
+    match &config.storage {
+        Storage::Embedded => env.push((
+            "SURREAL_URL".to_owned(),
+            format!(
+                "surrealkv://{}",
+                absolute(&config.data_dir.join(service))?.display()
+            ),
+        )),
+    }
+    Ok(Spec {
+        name,
+        program: config.bin_dir.join(service),
+        args: Vec::new(),
+        env,
+        port: Some(port),
+        ready_path: Some("/readyz"),
+    })
+}
+
+fn web_spec(config: &StackConfig, site_root: &Path, ingress_url: &str) -> anyhow::Result<Spec> {
+    let port = free_port()?;
+    let mut env = config.env.clone();
+    env.extend([
+        ("LEPTOS_SITE_ADDR".to_owned(), format!("127.0.0.1:{port}")),
+        (
+            "LEPTOS_SITE_ROOT".to_owned(),
+            absolute(site_root)?.display().to_string(),
+        ),
+        ("INGRESS_URL".to_owned(), ingress_url.to_owned()),
+    ]);
+    Ok(Spec {
+        name: "web".to_owned(),
+        program: config.bin_dir.join("server"),
+        args: Vec::new(),
+        env,
+        port: Some(port),
+        ready_path: Some("/healthz"),
+    })
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_absolute() {
+        Ok(path.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(path))
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(common::http::free_port()?)
+}

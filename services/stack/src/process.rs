@@ -1,0 +1,182 @@
+//! A child process the stack manages: started with its environment, its output forwarded
+//! line by line with its name in front (or into a log file), stopped with SIGTERM and, if it
+//! does not exit in time, SIGKILL.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Where a child's output goes.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// The launcher's terminal, each line prefixed with the child's name.
+    Console,
+    /// A file per child in this folder (tests).
+    Files(PathBuf),
+}
+
+/// How to start one process.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// e.g. `tickets-2`.
+    pub name: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// The port it serves HTTP on, if any.
+    pub port: Option<u16>,
+    /// The path that answers 200 once it is ready, if any.
+    pub ready_path: Option<&'static str>,
+}
+
+/// A managed process; the child is killed if this is dropped while it runs.
+pub struct Managed {
+    pub spec: Spec,
+    output: Output,
+    child: Option<Child>,
+}
+
+impl Managed {
+    pub fn new(spec: Spec, output: Output) -> Self {
+        Self {
+            spec,
+            output,
+            child: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.spec.port
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    pub fn start(&mut self) -> anyhow::Result<()> {
+        let mut command = Command::new(&self.spec.program);
+        command
+            .args(&self.spec.args)
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().with_context(|| {
+            format!(
+                "starting {} ({})",
+                self.spec.name,
+                self.spec.program.display()
+            )
+        })?;
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        forward(self.spec.name.clone(), stdout, self.output.clone());
+        forward(self.spec.name.clone(), stderr, self.output.clone());
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Whether the process has exited (and how), without waiting.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.is_some() && self.exited().is_none()
+    }
+
+    /// Waits until `ready_path` answers 200 (or, without one, the port accepts
+    /// connections). Fails if the process exits first or `limit` passes.
+    pub async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let Some(port) = self.spec.port else {
+            return Ok(());
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.exited() {
+                anyhow::bail!("{} exited before it was ready ({status})", self.spec.name);
+            }
+            let ready = match self.spec.ready_path {
+                Some(path) => client
+                    .get(format!("http://127.0.0.1:{port}{path}"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success()),
+                None => tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok(),
+            };
+            if ready {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} was not ready after {limit:?}",
+                self.spec.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub async fn stop(&mut self, grace: Duration) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Some(pid) = child.id() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+        if tokio::time::timeout(grace, child.wait()).await.is_err() {
+            tracing::warn!(process = %self.spec.name, "did not stop in time, killing it");
+            let _ = child.kill().await;
+        }
+    }
+
+    /// SIGKILL at once: a crash, for fault tests.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+fn forward(name: String, stream: impl AsyncRead + Unpin + Send + 'static, output: Output) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        match output {
+            Output::Console => {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("{name:>12} | {line}");
+                }
+            }
+            Output::Files(dir) => {
+                let path = dir.join(format!("{name}.log"));
+                let file = tokio::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .await;
+                let Ok(mut file) = file else { return };
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = file.write_all(format!("{line}\n").as_bytes()).await;
+                }
+            }
+        }
+    });
+}
