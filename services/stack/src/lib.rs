@@ -134,6 +134,9 @@ impl Stack {
                             port.to_string(),
                             "-sd".into(),
                             config.data_dir.join("nats").display().to_string(),
+                            // Its own log file: the console is for the services.
+                            "-l".into(),
+                            config.data_dir.join("nats.log").display().to_string(),
                         ],
                         env: Vec::new(),
                         port: Some(port),

@@ -1,0 +1,53 @@
+import { defineConfig } from "@playwright/test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// The journeys run against the whole system started the way the run command starts it:
+// the `stack` binary with a real nats-server, every service, the web server and the
+// ingress. BASE_URL points them at a system that is already running instead.
+const port = Number(process.env.E2E_PORT ?? 8095);
+const baseURL = process.env.BASE_URL ?? `http://127.0.0.1:${port}`;
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(__dirname, "..", "target");
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-dev-shm-usage",
+      ],
+    },
+  },
+  webServer: process.env.BASE_URL
+    ? undefined
+    : {
+        command: process.env.STACK_BIN ?? join(targetDir, "debug", "stack"),
+        url: `${baseURL}/healthz`,
+        timeout: 180_000,
+        reuseExistingServer: false,
+        stdout: "ignore",
+        stderr: "pipe",
+        env: {
+          PORT: String(port),
+          GITTIX_DATA_DIR: mkdtempSync(join(tmpdir(), "gittix-e2e-")),
+          GITTIX_SITE_ROOT: process.env.GITTIX_SITE_ROOT ?? join(targetDir, "site"),
+          SCRYPT_LOG_N: "10",
+          RUST_LOG: "warn",
+          ...(process.env.E2E_ENV ? JSON.parse(process.env.E2E_ENV) : {}),
+        },
+      },
+});

@@ -1,0 +1,65 @@
+import { test as base, expect, type Page } from "@playwright/test";
+
+/**
+ * `test` that fails when a page logs an error or throws: a hydration mismatch or a panic in
+ * the WebAssembly shows up there first.
+ */
+export const test = base.extend<{ failOnPageErrors: void }>({
+  failOnPageErrors: [
+    async ({ context }, use) => {
+      const errors: string[] = [];
+      const watch = (page: Page) => {
+        page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
+        page.on("console", (message) => {
+          // Failed requests the test provoked on purpose (4xx answers) are not page errors.
+          if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+            errors.push(`${page.url()}: ${message.text()}`);
+          }
+        });
+      };
+      context.pages().forEach(watch);
+      context.on("page", watch);
+      await use();
+      expect(errors, "errors in the browser console").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+/** A fresh e-mail address per call, so journeys never collide. */
+export function uniqueEmail(prefix = "user"): string {
+  return `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+/** Waits until the WebAssembly has hydrated the page. */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(1);
+}
+
+export const header = (page: Page) => page.getByRole("navigation", { name: "Main" });
+
+export async function expectSignedIn(page: Page): Promise<void> {
+  await expect(header(page).getByRole("link", { name: "Sign Out" })).toBeVisible();
+  await expect(header(page).getByRole("link", { name: "Sell Tickets" })).toBeVisible();
+  await expect(header(page).getByRole("link", { name: "My Orders" })).toBeVisible();
+  await expect(header(page).getByRole("link", { name: "Sign In" })).toHaveCount(0);
+}
+
+export async function expectSignedOut(page: Page): Promise<void> {
+  await expect(header(page).getByRole("link", { name: "Sign In" })).toBeVisible();
+  await expect(header(page).getByRole("link", { name: "Sign Up" })).toBeVisible();
+  await expect(header(page).getByRole("link", { name: "Sign Out" })).toHaveCount(0);
+}
+
+/** Signs up through the form and waits for the signed-in home page. */
+export async function signUp(page: Page, email: string, password = "secret1"): Promise<void> {
+  await page.goto("/auth/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign Up" }).click();
+  await expect(page).toHaveURL("/");
+  await expectSignedIn(page);
+}
