@@ -159,8 +159,9 @@ pub fn is_duplicate(error: &DbError) -> bool {
             && error.message().contains("already contains"))
 }
 
-/// Runs `op` again while it fails with a transaction conflict, with a short jittered
-/// backoff, up to a bound; any other error is returned at once.
+/// Runs `op` again while it fails with a transaction conflict or a stale version guard,
+/// with a short jittered backoff, up to a bound; any other error is returned at once. `op`
+/// must read what it decides on afresh each time (optimistic concurrency).
 pub async fn retry_conflicts<T, E, F, Fut>(mut op: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
@@ -187,8 +188,10 @@ pub trait AsConflict {
 }
 
 impl AsConflict for DbError {
+    /// A storage-level conflict, or a version guard that found the row changed since it
+    /// was read (see [`crate::outbox::Tx::guarded`]): both mean "read again and retry".
     fn is_conflict(&self) -> bool {
-        is_conflict(self)
+        is_conflict(self) || crate::outbox::is_stale(self)
     }
 }
 
@@ -196,7 +199,7 @@ impl AsConflict for anyhow::Error {
     fn is_conflict(&self) -> bool {
         self.chain()
             .filter_map(|e| e.downcast_ref::<DbError>())
-            .any(is_conflict)
+            .any(AsConflict::is_conflict)
     }
 }
 

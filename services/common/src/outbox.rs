@@ -66,7 +66,14 @@ impl Tx {
     }
 
     /// Stages an event: it is published only if the transaction commits.
-    pub fn publish<E: Event>(mut self, event: &E) -> Self {
+    pub fn publish<E: Event>(self, event: &E) -> Self {
+        self.publish_with_id(&new_id(), event)
+    }
+
+    /// Stages an event under a chosen id, for events that must be published at most once
+    /// whatever happens (a second transaction staging the same id fails as a duplicate, and
+    /// JetStream drops a second publish).
+    pub fn publish_with_id<E: Event>(mut self, id: &str, event: &E) -> Self {
         let n = self.events;
         self.events += 1;
         let payload = serde_json::to_string(event).expect("catalogue events always serialise");
@@ -75,7 +82,7 @@ impl Tx {
              CONTENT {{ subject: $outbox_subject{n}, name: $outbox_name{n}, payload: $outbox_payload{n} }}"
         ));
         self.vars
-            .push((format!("outbox_id{n}"), new_id().into_value()));
+            .push((format!("outbox_id{n}"), id.to_owned().into_value()));
         self.vars.push((
             format!("outbox_subject{n}"),
             E::SUBJECT.to_owned().into_value(),

@@ -22,3 +22,14 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// Logging for tests: captured per test (shown only when it fails), `RUST_LOG` or `info`.
+pub fn init_for_tests() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_test_writer()
+        .try_init();
+}

@@ -100,3 +100,42 @@ where
 
 /// The JWT secret tests use.
 pub const TEST_JWT_KEY: &str = "test-jwt-key-0123456789abcdef";
+
+/// Every event of type `E` in the stream so far, oldest first (read with a throwaway
+/// consumer, so it does not disturb the services' own).
+pub async fn published<E: crate::events::Event>(bus: &crate::bus::Bus) -> Vec<E> {
+    use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+    use futures::StreamExt;
+
+    let stream = bus
+        .jetstream()
+        .get_stream(crate::events::STREAM)
+        .await
+        .expect("the events stream");
+    let consumer = stream
+        .create_consumer(pull::Config {
+            filter_subject: E::SUBJECT.to_owned(),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            ..Default::default()
+        })
+        .await
+        .expect("a throwaway consumer");
+    let pending = consumer.cached_info().num_pending;
+    let mut events = Vec::new();
+    if pending == 0 {
+        return events;
+    }
+    let mut messages = consumer
+        .fetch()
+        .max_messages(usize::try_from(pending).unwrap_or(usize::MAX))
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .expect("fetching events");
+    while let Some(Ok(message)) = messages.next().await {
+        events.push(serde_json::from_slice(&message.payload).expect("a catalogue event"));
+    }
+    events
+}

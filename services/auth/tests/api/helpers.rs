@@ -43,7 +43,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with_limits(limits: Limits) -> Self {
-        common::telemetry::init();
+        common::telemetry::init_for_tests();
         let nats = NatsServer::start();
         let config = AuthConfig {
             service: ServiceConfig {

@@ -1,0 +1,53 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use common::db::AsConflict;
+use common::{ApiError, FieldError};
+
+/// Everything a tickets request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketsError {
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("Not Found")]
+    NotFound,
+    #[error("Cannot edit a reserved ticket")]
+    Reserved,
+    #[error("Not authorized")]
+    NotOwner,
+    #[error(transparent)]
+    Db(#[from] common::db::DbError),
+}
+
+impl From<Vec<FieldError>> for TicketsError {
+    fn from(fields: Vec<FieldError>) -> Self {
+        Self::Validation(fields)
+    }
+}
+
+impl AsConflict for TicketsError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Db(error) if error.is_conflict())
+    }
+}
+
+impl From<TicketsError> for ApiError {
+    fn from(error: TicketsError) -> Self {
+        match error {
+            TicketsError::Validation(fields) => ApiError::Validation(fields),
+            TicketsError::NotFound => ApiError::NotFound,
+            TicketsError::Reserved => ApiError::bad_request("Cannot edit a reserved ticket"),
+            TicketsError::NotOwner => ApiError::Unauthorized,
+            TicketsError::Db(error) if error.is_conflict() => ApiError::status(
+                StatusCode::CONFLICT,
+                "The ticket changed while saving; please try again",
+            ),
+            TicketsError::Db(error) => ApiError::internal(error),
+        }
+    }
+}
+
+impl IntoResponse for TicketsError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}

@@ -1,0 +1,9 @@
+//! The tickets service: tickets, their versions and locks (SPEC §2 tickets, §3).
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod routes;
+pub mod startup;
+pub mod store;

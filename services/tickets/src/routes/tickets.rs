@@ -1,0 +1,117 @@
+//! `/api/tickets` (SPEC §2 tickets).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use common::db::{self, new_id};
+use common::error::collect_fields;
+use common::extract::{Field, Json, Path};
+use common::money::Price;
+use common::session::RequireAuth;
+use serde::Deserialize;
+
+use crate::domain::{Ticket, TicketBody, Title};
+use crate::error::TicketsError;
+use crate::startup::AppState;
+use crate::store;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/tickets", get(list).post(create))
+        .route("/api/tickets/{id}", get(show).put(update))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TicketInput {
+    title: Field,
+    price: Field,
+}
+
+impl TicketInput {
+    fn parse(&self) -> Result<(Title, Price), TicketsError> {
+        Ok(collect_fields((
+            Title::parse(&self.title),
+            Price::parse(self.price.as_ref()),
+        ))?)
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+async fn create(
+    State(state): State<AppState>,
+    RequireAuth(user): RequireAuth,
+    Json(input): Json<TicketInput>,
+) -> Result<(StatusCode, Json<TicketBody>), TicketsError> {
+    let (title, price) = input.parse()?;
+    let ticket = Ticket {
+        id: new_id(),
+        title: title.as_str().to_owned(),
+        price,
+        user_id: user.id,
+        version: 0,
+        order_id: None,
+        sold: false,
+        edit_version: 0,
+    };
+    store::create(&state.outbox, &ticket).await?;
+    tracing::info!(ticket_id = %ticket.id, "ticket listed");
+    Ok((StatusCode::CREATED, Json(ticket.into())))
+}
+
+#[tracing::instrument(skip_all)]
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<TicketBody>>, TicketsError> {
+    let tickets = store::list_available(&state.db).await?;
+    Ok(Json(tickets.into_iter().map(Into::into).collect()))
+}
+
+async fn find(state: &AppState, id: &str) -> Result<Ticket, TicketsError> {
+    if !db::is_valid_id(id) {
+        return Err(TicketsError::NotFound);
+    }
+    store::get(&state.db, id)
+        .await?
+        .ok_or(TicketsError::NotFound)
+}
+
+#[tracing::instrument(skip(state))]
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TicketBody>, TicketsError> {
+    Ok(Json(find(&state, &id).await?.into()))
+}
+
+/// Checks, in the SPEC's order: signed in, valid input, known ticket, not locked, owner.
+/// The update applies only to the version the checks saw; if the ticket changed meanwhile
+/// (say, an order locked it) the checks run again on the new state.
+#[tracing::instrument(skip(state, user, input), fields(user_id = %user.id))]
+async fn update(
+    State(state): State<AppState>,
+    RequireAuth(user): RequireAuth,
+    Path(id): Path<String>,
+    Json(input): Json<TicketInput>,
+) -> Result<Json<TicketBody>, TicketsError> {
+    let (title, price) = input.parse()?;
+    let saved = db::retry_conflicts(|| async {
+        let ticket = find(&state, &id).await?;
+        if ticket.is_locked() {
+            return Err(TicketsError::Reserved);
+        }
+        if ticket.user_id != user.id {
+            return Err(TicketsError::NotOwner);
+        }
+        let version = ticket.version + 1;
+        let edited = Ticket {
+            title: title.as_str().to_owned(),
+            price,
+            version,
+            edit_version: version,
+            ..ticket
+        };
+        store::update(&state.outbox, edited.version - 1, &edited).await?;
+        Ok(edited)
+    })
+    .await?;
+    Ok(Json(saved.into()))
+}

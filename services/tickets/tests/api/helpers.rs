@@ -1,0 +1,211 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::bus::{Bus, ListenOptions};
+use common::config::ServiceConfig;
+use common::db::{DbConfig, new_id};
+use common::events::{
+    Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, TicketRef,
+};
+use common::money::Price;
+use common::session::SessionKeys;
+use common::testing::{NatsServer, TEST_JWT_KEY, eventually, published};
+use reqwest::Response;
+use reqwest::header::COOKIE;
+use serde_json::{Value, json};
+use tickets::startup::Application;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub keys: SessionKeys,
+    pub bus: Bus,
+    shutdown: CancellationToken,
+    _nats: NatsServer,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A signed-in user: their id and the cookie to send.
+pub struct User {
+    pub id: String,
+    pub cookie: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        common::telemetry::init_for_tests();
+        let nats = NatsServer::start();
+        let keys = SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true);
+        let config = ServiceConfig {
+            name: "tickets",
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            nats_url: nats.url(),
+            db: DbConfig::memory("tickets"),
+            session: keys.clone(),
+        };
+        let listen = ListenOptions {
+            retry_base: Duration::from_millis(20),
+            ..ListenOptions::default()
+        };
+        let app = Application::build_with(config, listen)
+            .await
+            .expect("the app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = app.shutdown_token();
+        tokio::spawn(app.run_until_stopped());
+        let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            keys,
+            bus,
+            shutdown,
+            _nats: nats,
+        }
+    }
+
+    pub fn user(&self) -> User {
+        let id = new_id();
+        let token = self.keys.mint(&id, &format!("{id}@example.com"));
+        User {
+            id,
+            cookie: format!("session={token}"),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {
+        let mut request = self.client.post(self.url("/api/tickets")).json(body);
+        if let Some(user) = user {
+            request = request.header(COOKIE, &user.cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn update(&self, user: Option<&User>, id: &str, body: &Value) -> Response {
+        let mut request = self
+            .client
+            .put(self.url(&format!("/api/tickets/{id}")))
+            .json(body);
+        if let Some(user) = user {
+            request = request.header(COOKIE, &user.cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn show(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/tickets/{id}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn ticket(&self, id: &str) -> Value {
+        let response = self.show(id).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn list(&self) -> Vec<Value> {
+        let response = self
+            .client
+            .get(self.url("/api/tickets"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Lists a ticket for `user` and returns its JSON.
+    pub async fn listed(&self, user: &User, title: &str, price: f64) -> Value {
+        let response = self
+            .create(Some(user), &json!({"title": title, "price": price}))
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    pub async fn publish<E: Event>(&self, event: &E) {
+        self.bus.publish(&new_id(), event).await.unwrap();
+    }
+
+    /// Waits until the ticket satisfies `check`, and returns it.
+    pub async fn ticket_when(&self, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        eventually(what, || async {
+            let ticket = self.ticket(id).await;
+            check(&ticket).then_some(ticket)
+        })
+        .await
+    }
+
+    pub async fn events<E: Event>(&self) -> Vec<E> {
+        published::<E>(&self.bus).await
+    }
+}
+
+pub fn order_created(order_id: &str, ticket: &Value) -> OrderCreated {
+    OrderCreated {
+        id: order_id.to_owned(),
+        version: 0,
+        status: OrderStatus::Created,
+        user_id: "buyer".to_owned(),
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(15),
+        ticket: OrderedTicket {
+            id: ticket["id"].as_str().unwrap().to_owned(),
+            price: serde_json::from_value::<Price>(ticket["price"].clone()).unwrap(),
+            version: ticket["version"].as_u64().unwrap(),
+        },
+    }
+}
+
+pub fn order_cancelled(order_id: &str, ticket_id: &str) -> OrderCancelled {
+    OrderCancelled {
+        id: order_id.to_owned(),
+        version: 1,
+        ticket: TicketRef {
+            id: ticket_id.to_owned(),
+        },
+    }
+}
+
+pub fn order_completed(order_id: &str, ticket_id: &str) -> OrderCompleted {
+    OrderCompleted {
+        id: order_id.to_owned(),
+        version: 1,
+        ticket: TicketRef {
+            id: ticket_id.to_owned(),
+        },
+    }
+}
+
+/// `(message, field)` pairs of an error response, checking the common shape.
+pub async fn errors(response: Response) -> Vec<(String, Option<String>)> {
+    let body: Value = response.json().await.expect("a JSON error body");
+    body["errors"]
+        .as_array()
+        .expect("an errors array")
+        .iter()
+        .map(|e| {
+            (
+                e["message"].as_str().unwrap().to_owned(),
+                e.get("field").and_then(Value::as_str).map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+pub fn id_of(ticket: &Value) -> String {
+    ticket["id"].as_str().unwrap().to_owned()
+}
