@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod components;
+pub mod model;
 pub mod pages;
 pub mod session;
 
@@ -13,10 +14,13 @@ use leptos_router::{SsrMode, path};
 
 use crate::components::header::Header;
 use crate::components::status::NotFound;
+use crate::pages::edit_ticket::EditTicketPage;
 use crate::pages::home::HomePage;
+use crate::pages::new_ticket::NewTicketPage;
 use crate::pages::signin::SignInPage;
 use crate::pages::signout::SignOutPage;
 use crate::pages::signup::SignUpPage;
+use crate::pages::ticket::TicketPage;
 use crate::session::Session;
 
 /// The HTML document around the app.
@@ -63,6 +67,9 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/auth/signup") view=SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/auth/signin") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/auth/signout") view=SignOutPage ssr=SsrMode::Async/>
+                <Route path=path!("/tickets/new") view=NewTicketPage ssr=SsrMode::Async/>
+                <Route path=path!("/tickets/:id") view=TicketPage ssr=SsrMode::Async/>
+                <Route path=path!("/tickets/:id/edit") view=EditTicketPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="site-footer">

@@ -1,39 +1,56 @@
-//! `/`: the tickets for sale. Until the tickets service arrives it greets the user.
+//! `/`: the tickets for sale.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::api::AppError;
 use crate::components::status::ErrorPage;
-use crate::session::use_session;
+use crate::model::Ticket;
+
+#[server(prefix = "/_fn", endpoint = "list_tickets")]
+pub async fn list_tickets() -> Result<Vec<Ticket>, AppError> {
+    crate::api::backend::get("/api/tickets").await
+}
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let session = use_session();
-    let greeting = move || {
+    let tickets = Resource::new(|| (), |_| list_tickets());
+    let listing = move || {
         Suspend::new(async move {
-            match session.user.await {
-                Ok(Some(user)) => view! {
-                    <p class="lead">"Welcome back, " <strong>{user.email}</strong> "."</p>
+            match tickets.await {
+                Ok(tickets) if tickets.is_empty() => view! {
+                    <div class="card empty">
+                        <p>"No tickets are for sale right now."</p>
+                        <p><A href="/tickets/new">"Sell a ticket"</A></p>
+                    </div>
+                }
+                .into_any(),
+                Ok(tickets) => view! {
+                    <ul class="ticket-grid">
+                        {tickets.into_iter().map(|ticket| view! { <TicketCard ticket/> }).collect_view()}
+                    </ul>
                 }
                 .into_any(),
                 Err(error) => view! { <ErrorPage error/> }.into_any(),
-                Ok(None) => view! {
-                    <p class="lead">
-                        "Buy and sell tickets to the events you love. "
-                        <A href="/auth/signup">"Create an account"</A> " or "
-                        <A href="/auth/signin">"sign in"</A> " to get started."
-                    </p>
-                }
-                .into_any(),
             }
         })
     };
     view! {
         <Title text="Tickets for sale"/>
-        <section class="hero">
-            <h1>"GitTix"</h1>
-            <Transition>{greeting}</Transition>
-        </section>
+        <h1>"Tickets for sale"</h1>
+        <Transition fallback=|| view! { <p>"Loading tickets…"</p> }>{listing}</Transition>
+    }
+}
+
+#[component]
+fn TicketCard(ticket: Ticket) -> impl IntoView {
+    let href = format!("/tickets/{}", ticket.id);
+    view! {
+        <li class="ticket-card card">
+            <h2 class="ticket-title"><A href=href.clone()>{ticket.title}</A></h2>
+            <p class="price">{ticket.price.to_string()}</p>
+            <A href=href attr:class="button" attr:aria-hidden="true" attr:tabindex="-1">"View"</A>
+        </li>
     }
 }

@@ -1,0 +1,96 @@
+//! `/tickets/:id/edit`: the owner edits title and price while the ticket is not locked.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::ticket::{get_ticket, route_id};
+use crate::api::AppError;
+use crate::components::form::{Field, FormErrors, SubmitButton, field_error, form_errors};
+use crate::components::require_user::RequireUser;
+use crate::components::status::ErrorPage;
+use crate::model::{Ticket, TicketStatus};
+use crate::session::User;
+
+#[server(prefix = "/_fn", endpoint = "update_ticket")]
+pub async fn update_ticket(id: String, title: String, price: String) -> Result<Ticket, AppError> {
+    if !crate::model::is_plausible_id(&id) {
+        return Err(AppError::NotFound);
+    }
+    let ticket: Ticket = crate::api::backend::put(
+        &format!("/api/tickets/{id}"),
+        &serde_json::json!({ "title": title, "price": crate::model::price_json(&price) }),
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/tickets/{id}"));
+    Ok(ticket)
+}
+
+#[component]
+pub fn EditTicketPage() -> impl IntoView {
+    view! {
+        <Title text="Edit ticket"/>
+        <RequireUser children=|user| view! { <EditTicket user/> }/>
+    }
+}
+
+#[component]
+fn EditTicket(user: User) -> impl IntoView {
+    let id = route_id();
+    let ticket = Resource::new(move || id.get(), get_ticket);
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let user = user.clone();
+                Suspend::new(async move {
+                    match ticket.await {
+                        Ok(ticket) if ticket.user_id != user.id => view! { <NotYours ticket/> }.into_any(),
+                        Ok(ticket) => view! { <EditForm ticket/> }.into_any(),
+                        Err(error) => view! { <ErrorPage error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn NotYours(ticket: Ticket) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <section class="card notice">
+            <h1>"Not your ticket"</h1>
+            <p>"You can only edit tickets you listed."</p>
+            <p><A href=format!("/tickets/{}", ticket.id)>"Back to the ticket"</A></p>
+        </section>
+    }
+}
+
+#[component]
+fn EditForm(ticket: Ticket) -> impl IntoView {
+    let action = ServerAction::<UpdateTicket>::new();
+    let value = action.value();
+    let locked = ticket.status != TicketStatus::Available;
+    let back = format!("/tickets/{}", ticket.id);
+    let (id, title, price) = (ticket.id, ticket.title, ticket.price.decimal());
+    view! {
+        <section class="card narrow">
+            <h1>"Edit ticket"</h1>
+            {locked.then(|| view! {
+                <p class="form-errors" role="alert">"Cannot edit a reserved ticket"</p>
+            })}
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <input type="hidden" name="id" value=id/>
+                <Field label="Title" name="title" value=title error=field_error(value, "title")/>
+                <Field label="Price (USD)" name="price" kind="number" step="0.01" min="0.01"
+                    value=price error=field_error(value, "price")/>
+                <FormErrors errors=form_errors(value, &["title", "price"])/>
+                <SubmitButton label="Save" pending_label="Saving…" pending=action.pending()/>
+            </ActionForm>
+            <p class="aside"><A href=back>"Cancel"</A></p>
+        </section>
+    }
+}
