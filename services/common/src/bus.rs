@@ -30,8 +30,11 @@ pub const DEAD_LETTER_STREAM: &str = "DEADLETTER";
 pub const DEAD_LETTER_PREFIX: &str = "deadletter";
 /// How long JetStream remembers message ids to drop re-published duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
-/// Deliveries of one event to one consumer before it is set aside.
-pub const MAX_DELIVERIES: i64 = 12;
+/// Deliveries of one event to one consumer before it is set aside. With the doubling
+/// delays this is several minutes of retrying.
+pub const MAX_DELIVERIES: i64 = 20;
+/// The longest wait between two deliveries of an event that asked to be retried.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// A connection to NATS with its JetStream context.
 #[derive(Clone)]
@@ -163,7 +166,8 @@ pub enum Outcome {
     /// Handled (or a duplicate/stale event, safely ignored): acknowledge.
     Done,
     /// Not yet applicable (e.g. a replica waits for an earlier version): negative ack,
-    /// redelivered after the delay.
+    /// redelivered after this delay, doubled on each further delivery (at most
+    /// [`MAX_RETRY_DELAY`]).
     RetryLater(Duration),
 }
 
@@ -325,7 +329,8 @@ async fn handle_message<E, L>(
         let outcome = listener.handle(event, &delivery).await;
         let result = match outcome {
             Ok(Outcome::Done) => message.ack().await,
-            Ok(Outcome::RetryLater(delay)) if delivered < options.max_deliveries => {
+            Ok(Outcome::RetryLater(base)) if delivered < options.max_deliveries => {
+                let delay = backoff(base, delivered);
                 tracing::debug!(?delay, "not applicable yet, retrying later");
                 message.ack_with(AckKind::Nak(Some(delay))).await
             }
@@ -341,8 +346,7 @@ async fn handle_message<E, L>(
                 return;
             }
             Err(error) if delivered < options.max_deliveries => {
-                let delay =
-                    options.retry_base * u32::try_from(delivered).unwrap_or(u32::MAX).min(20);
+                let delay = backoff(options.retry_base, delivered);
                 tracing::warn!(
                     error = format!("{error:#}"),
                     ?delay,
@@ -369,6 +373,14 @@ async fn handle_message<E, L>(
     }
     .instrument(span)
     .await;
+}
+
+/// `base` doubled for each delivery after the first, at most [`MAX_RETRY_DELAY`].
+fn backoff(base: Duration, delivered: i64) -> Duration {
+    let doublings = u32::try_from(delivered.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(16);
+    base.saturating_mul(1 << doublings).min(MAX_RETRY_DELAY)
 }
 
 /// Keeps the event in the dead-letter stream, logs it with its content, and terminates its
@@ -474,5 +486,20 @@ pub fn nats_server_binary() -> std::path::PathBuf {
         "nats-server".into()
     } else {
         "/usr/sbin/nats-server".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_cap() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff(base, 1), Duration::from_millis(100));
+        assert_eq!(backoff(base, 2), Duration::from_millis(200));
+        assert_eq!(backoff(base, 4), Duration::from_millis(800));
+        assert_eq!(backoff(base, 12), MAX_RETRY_DELAY);
+        assert_eq!(backoff(base, i64::MAX), MAX_RETRY_DELAY);
     }
 }

@@ -1,5 +1,7 @@
 //! `order:created`: lock the ticket for the order, or refuse (SPEC §3, the price race).
 
+use std::time::Duration;
+
 use common::bus::{Delivery, Listener, Outcome};
 use common::db;
 use common::events::{OrderCreated, RejectionReason, TicketReservationRejected};
@@ -12,15 +14,22 @@ pub struct LockTicket {
     pub outbox: Outbox,
 }
 
+/// Deliveries to wait for another order's lock to go before refusing. The orders service
+/// lets only one active order hold a ticket, so a lock by another order usually means that
+/// order's cancellation is still on its way (events of different kinds are not ordered).
+const UNLOCK_GRACE_DELIVERIES: i64 = 6;
+
 enum Decision {
     Locked,
     AlreadyLocked,
+    /// Locked by another order that may be about to let go.
+    Wait,
     Reject(RejectionReason),
 }
 
 impl Listener<OrderCreated> for LockTicket {
     #[tracing::instrument(name = "lock_ticket", skip_all, fields(order_id = %order.id, ticket_id = %order.ticket.id))]
-    async fn handle(&self, order: OrderCreated, _: &Delivery) -> anyhow::Result<Outcome> {
+    async fn handle(&self, order: OrderCreated, delivery: &Delivery) -> anyhow::Result<Outcome> {
         let decision = db::retry_conflicts(|| async {
             let Some(ticket) = store::get(self.outbox.db(), &order.ticket.id).await? else {
                 return Ok(Decision::Reject(RejectionReason::TicketUnavailable));
@@ -29,6 +38,9 @@ impl Listener<OrderCreated> for LockTicket {
                 return Ok(Decision::AlreadyLocked);
             }
             if ticket.is_locked() {
+                if !ticket.sold && delivery.delivered < UNLOCK_GRACE_DELIVERIES {
+                    return Ok(Decision::Wait);
+                }
                 return Ok(Decision::Reject(RejectionReason::TicketUnavailable));
             }
             // The owner changed the title or price after the version the order was priced
@@ -48,6 +60,10 @@ impl Listener<OrderCreated> for LockTicket {
         match decision {
             Decision::Locked => tracing::info!("ticket locked"),
             Decision::AlreadyLocked => tracing::debug!("already locked for this order"),
+            Decision::Wait => {
+                tracing::info!("locked by another order; waiting for it to let go");
+                return Ok(Outcome::RetryLater(Duration::from_millis(200)));
+            }
             Decision::Reject(reason) => {
                 tracing::info!(?reason, "reservation rejected");
                 let rejected = TicketReservationRejected {

@@ -244,3 +244,21 @@ async fn an_edit_racing_a_reservation_lets_exactly_one_win() {
         .collect();
     assert!(rejected.len() <= 15);
 }
+
+#[tokio::test]
+async fn a_reservation_waits_for_the_previous_order_to_let_go() {
+    let app = TestApp::spawn().await;
+    let ticket = app.listed(&app.user(), "Concert", 10.0).await;
+    let id = id_of(&ticket);
+    app.publish(&order_created("order-1", &ticket)).await;
+    app.ticket_when(&id, "the first lock", |t| t["orderId"] == "order-1")
+        .await;
+    // The second order arrives before the first one's cancellation.
+    app.publish(&order_created("order-2", &ticket)).await;
+    app.publish(&order_cancelled("order-1", &id)).await;
+    let locked = app
+        .ticket_when(&id, "the second lock", |t| t["orderId"] == "order-2")
+        .await;
+    assert_eq!(locked["version"], 3);
+    assert!(app.events::<TicketReservationRejected>().await.is_empty());
+}
