@@ -62,6 +62,11 @@ impl Application {
         self.service.port()
     }
 
+    /// The service's database, for tests that look behind the API.
+    pub fn db(&self) -> common::db::Db {
+        self.service.db.clone()
+    }
+
     pub fn shutdown_token(&self) -> CancellationToken {
         self.service.shutdown.clone()
     }

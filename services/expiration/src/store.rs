@@ -1,0 +1,97 @@
+//! Pending expirations, one record per order (its id is the order's), kept until they
+//! fire: a restart of the service or of NATS loses none.
+
+use common::db::{Db, DbError, RecordId};
+use common::events::ExpirationComplete;
+use common::outbox::{Outbox, Tx};
+use surrealdb::types::SurrealValue;
+
+pub const SCHEMA: &str = "
+DEFINE TABLE IF NOT EXISTS expiration SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS expires_at ON expiration TYPE int;
+DEFINE FIELD IF NOT EXISTS done ON expiration TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS done_at ON expiration TYPE option<datetime>;
+DEFINE INDEX IF NOT EXISTS expiration_due ON expiration FIELDS done, expires_at;
+";
+
+/// An expiration that is due.
+#[derive(Debug, Clone, SurrealValue)]
+pub struct Due {
+    pub order_id: String,
+    pub expires_at: i64,
+}
+
+fn record(order_id: &str) -> RecordId {
+    RecordId::new("expiration", order_id)
+}
+
+/// Schedules the order's expiration; false if it was already scheduled (or done).
+pub async fn schedule(db: &Db, order_id: &str, expires_at_ms: i64) -> Result<bool, DbError> {
+    let result = db
+        .query("CREATE $rid CONTENT { expires_at: $at, done: false }")
+        .bind(("rid", record(order_id)))
+        .bind(("at", expires_at_ms))
+        .await?
+        .check();
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if common::db::is_duplicate(&error) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Marks a pending expiration done without firing it (the order was cancelled or paid).
+pub async fn drop_pending(db: &Db, order_id: &str) -> Result<(), DbError> {
+    db.query("UPDATE $rid SET done = true, done_at = time::now() WHERE done = false")
+        .bind(("rid", record(order_id)))
+        .await?
+        .check()?;
+    Ok(())
+}
+
+/// Expirations due at `now_ms`, soonest first.
+pub async fn due(db: &Db, now_ms: i64, limit: usize) -> Result<Vec<Due>, DbError> {
+    db.query(
+        "SELECT record::id(id) AS order_id, expires_at FROM expiration \
+         WHERE done = false AND expires_at <= $now ORDER BY expires_at LIMIT $limit",
+    )
+    .bind(("now", now_ms))
+    .bind(("limit", limit as i64))
+    .await?
+    .take(0)
+}
+
+/// When the next pending expiration is due, if any.
+pub async fn next_due(db: &Db) -> Result<Option<i64>, DbError> {
+    let next: Vec<i64> = db
+        .query("SELECT VALUE expires_at FROM expiration WHERE done = false ORDER BY expires_at LIMIT 1")
+        .await?
+        .take(0)?;
+    Ok(next.into_iter().next())
+}
+
+/// Marks it done and stages `expiration:complete` (under an id derived from the order, so it
+/// is published once however often this runs). Fails with a stale-guard error if another
+/// instance fired it first.
+pub async fn fire(outbox: &Outbox, order_id: &str) -> Result<(), DbError> {
+    let tx = Tx::new()
+        .guarded(
+            "UPDATE $rid SET done = true, done_at = time::now() WHERE done = false RETURN AFTER",
+        )
+        .bind("rid", record(order_id))
+        .publish_with_id(
+            &format!("expired-{order_id}"),
+            &ExpirationComplete {
+                order_id: order_id.to_owned(),
+            },
+        );
+    outbox.commit(tx).await
+}
+
+/// Forgets expirations done more than a day ago.
+pub async fn prune(db: &Db) -> Result<(), DbError> {
+    db.query("DELETE expiration WHERE done = true AND done_at < time::now() - 1d")
+        .await?
+        .check()?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::bus::Bus;
+use common::config::ServiceConfig;
+use common::db::{Db, DbConfig, new_id};
+use common::events::{Event, OrderCreated, OrderStatus, OrderedTicket};
+use common::money::Price;
+use common::session::SessionKeys;
+use common::testing::{NatsServer, TEST_JWT_KEY, published};
+use expiration::scheduler::Scheduler;
+use expiration::startup::Application;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+/// A running expiration service.
+pub struct Running {
+    pub scheduler: Scheduler,
+    pub db: Db,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops it the way SIGTERM does, and waits until it has.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+        // Let the embedded datastore close its files.
+        drop(self.db);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+pub fn config(nats: &NatsServer, db: DbConfig) -> ServiceConfig {
+    ServiceConfig {
+        name: "expiration",
+        host: IpAddr::from([127, 0, 0, 1]),
+        port: 0,
+        nats_url: nats.url(),
+        db,
+        session: SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true),
+    }
+}
+
+pub async fn start(nats: &NatsServer, db: DbConfig) -> Running {
+    common::telemetry::init_for_tests();
+    let app = Application::build(config(nats, db))
+        .await
+        .expect("the app builds");
+    let (scheduler, db, shutdown) = (app.scheduler(), app.db(), app.shutdown_token());
+    let task = tokio::spawn(app.run_until_stopped());
+    Running {
+        scheduler,
+        db,
+        shutdown,
+        task,
+    }
+}
+
+pub fn order_created(expires_at: OffsetDateTime) -> OrderCreated {
+    OrderCreated {
+        id: new_id(),
+        version: 0,
+        status: OrderStatus::Created,
+        user_id: "buyer".into(),
+        expires_at,
+        ticket: OrderedTicket {
+            id: new_id(),
+            price: Price::from_cents(100).unwrap(),
+            version: 0,
+        },
+    }
+}
+
+pub async fn publish<E: Event>(bus: &Bus, event: &E) {
+    bus.publish(&new_id(), event).await.unwrap();
+}
+
+pub async fn fired(bus: &Bus) -> Vec<String> {
+    published::<common::events::ExpirationComplete>(bus)
+        .await
+        .into_iter()
+        .map(|e| e.order_id)
+        .collect()
+}
+
+/// Whether the order's expiration is stored (pending or done).
+pub async fn stored(db: &Db, order_id: &str) -> bool {
+    let rows: Vec<common::db::RecordId> = db
+        .query("SELECT VALUE id FROM $rid")
+        .bind(("rid", common::db::RecordId::new("expiration", order_id)))
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    !rows.is_empty()
+}

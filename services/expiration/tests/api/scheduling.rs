@@ -1,0 +1,172 @@
+use std::time::Duration;
+
+use common::bus::Bus;
+use common::db::DbConfig;
+use common::events::{OrderCancelled, TicketRef};
+use common::testing::{NatsServer, eventually};
+use expiration::scheduler::now_ms;
+use time::OffsetDateTime;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_order_expires_once_when_its_window_ends() {
+    let nats = NatsServer::start();
+    let running = start(&nats, DbConfig::memory("expiration")).await;
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+
+    let order = order_created(OffsetDateTime::now_utc() + time::Duration::seconds(1));
+    publish(&bus, &order).await;
+    let first = eventually("expiration:complete", || async {
+        let fired = fired(&bus).await;
+        (!fired.is_empty()).then_some(fired)
+    })
+    .await;
+    assert_eq!(first, [order.id.clone()]);
+    // Stepping again, or a duplicate order:created, fires nothing more.
+    assert_eq!(
+        running.scheduler.fire_due(now_ms() + 60_000).await.unwrap(),
+        0
+    );
+    publish(&bus, &order).await;
+    let marker = order_created(OffsetDateTime::now_utc());
+    publish(&bus, &marker).await;
+    eventually("the marker", || async {
+        fired(&bus).await.contains(&marker.id).then_some(())
+    })
+    .await;
+    assert_eq!(
+        fired(&bus)
+            .await
+            .iter()
+            .filter(|id| **id == order.id)
+            .count(),
+        1
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_scheduler_step_fires_exactly_what_is_due() {
+    let nats = NatsServer::start();
+    let running = start(&nats, DbConfig::memory("expiration")).await;
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let far = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let orders: Vec<_> = (0..3)
+        .map(|i| order_created(far + time::Duration::minutes(i)))
+        .collect();
+    for order in &orders {
+        publish(&bus, order).await;
+    }
+    for order in &orders {
+        eventually("scheduled", || async {
+            stored(&running.db, &order.id).await.then_some(())
+        })
+        .await;
+    }
+    let at = |order: &common::events::OrderCreated| {
+        (order.expires_at.unix_timestamp_nanos() / 1_000_000) as i64
+    };
+
+    assert_eq!(
+        running
+            .scheduler
+            .fire_due(at(&orders[0]) - 1)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(running.scheduler.fire_due(at(&orders[1])).await.unwrap(), 2);
+    assert_eq!(running.scheduler.fire_due(at(&orders[1])).await.unwrap(), 0);
+    assert_eq!(
+        running
+            .scheduler
+            .fire_due(at(&orders[2]) + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    let all = eventually("three events", || async {
+        let fired = fired(&bus).await;
+        (fired.len() == 3).then_some(fired)
+    })
+    .await;
+    assert_eq!(all, orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>());
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_order_does_not_expire() {
+    let nats = NatsServer::start();
+    let running = start(&nats, DbConfig::memory("expiration")).await;
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let far = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let order = order_created(far);
+    publish(&bus, &order).await;
+    eventually("scheduled", || async {
+        stored(&running.db, &order.id).await.then_some(())
+    })
+    .await;
+    publish(
+        &bus,
+        &OrderCancelled {
+            id: order.id.clone(),
+            version: 1,
+            ticket: TicketRef {
+                id: order.ticket.id.clone(),
+            },
+        },
+    )
+    .await;
+    eventually("dropped", || async {
+        (running
+            .scheduler
+            .fire_due(now_ms() + 7_200_000)
+            .await
+            .unwrap()
+            == 0)
+            .then_some(())
+    })
+    .await;
+    let marker = order_created(OffsetDateTime::now_utc());
+    publish(&bus, &marker).await;
+    eventually("the marker", || async {
+        fired(&bus).await.contains(&marker.id).then_some(())
+    })
+    .await;
+    assert!(!fired(&bus).await.contains(&order.id));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn pending_expirations_survive_a_restart_and_late_ones_fire_at_once() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let files = DbConfig {
+        url: format!("surrealkv://{}", dir.path().join("expiration").display()),
+        ..DbConfig::memory("expiration")
+    };
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+
+    let running = start(&nats, files.clone()).await;
+    let order = order_created(OffsetDateTime::now_utc() + time::Duration::seconds(2));
+    publish(&bus, &order).await;
+    eventually("scheduled", || async {
+        stored(&running.db, &order.id).await.then_some(())
+    })
+    .await;
+    running.stop().await;
+
+    // Down past the expiry; nothing can fire meanwhile.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(fired(&bus).await.is_empty());
+
+    let running = start(&nats, files).await;
+    let late = eventually("the late expiration", || async {
+        let fired = fired(&bus).await;
+        (!fired.is_empty()).then_some(fired)
+    })
+    .await;
+    assert_eq!(late, [order.id.clone()]);
+    running.stop().await;
+}

@@ -1,0 +1,29 @@
+//! `ticket:created`: add the ticket to the replica.
+
+use common::bus::{Delivery, Listener, Outcome};
+use common::db::Db;
+use common::events::TicketCreated;
+
+use crate::store::{self, ReplicaTicket};
+
+pub struct ReplicateCreatedTicket {
+    pub db: Db,
+}
+
+impl Listener<TicketCreated> for ReplicateCreatedTicket {
+    #[tracing::instrument(name = "replicate_created_ticket", skip_all, fields(ticket_id = %ticket.id))]
+    async fn handle(&self, ticket: TicketCreated, _: &Delivery) -> anyhow::Result<Outcome> {
+        let replica = ReplicaTicket {
+            id: ticket.id,
+            title: ticket.title,
+            price: ticket.price.cents(),
+            user_id: ticket.user_id,
+            version: i64::try_from(ticket.version)?,
+            order_id: None,
+        };
+        if !store::insert_replica(&self.db, &replica).await? {
+            tracing::debug!("already replicated");
+        }
+        Ok(Outcome::Done)
+    }
+}

@@ -1,0 +1,266 @@
+//! The orders database: `orders`, the `ticket` replica, and `ticket_hold`, whose record id
+//! is the ticket's id, so that the database itself lets only one active order hold a
+//! ticket.
+
+use common::db::{Db, DbError, RecordId};
+use common::events::{
+    CancelReason, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket,
+    TicketRef,
+};
+use common::money::Price;
+use common::outbox::{Outbox, Tx};
+use surrealdb::types::SurrealValue;
+use time::OffsetDateTime;
+
+use crate::domain::{Order, PricedTicket};
+
+pub const SCHEMA: &str = "
+DEFINE TABLE IF NOT EXISTS orders SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON orders TYPE string;
+DEFINE FIELD IF NOT EXISTS status ON orders TYPE string;
+DEFINE FIELD IF NOT EXISTS expires_at ON orders TYPE int;
+DEFINE FIELD IF NOT EXISTS version ON orders TYPE int;
+DEFINE FIELD IF NOT EXISTS ticket_id ON orders TYPE string;
+DEFINE FIELD IF NOT EXISTS ticket_title ON orders TYPE string;
+DEFINE FIELD IF NOT EXISTS ticket_price ON orders TYPE int;
+DEFINE FIELD IF NOT EXISTS ticket_version ON orders TYPE int;
+DEFINE FIELD IF NOT EXISTS cancel_reason ON orders TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS created_at ON orders TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS orders_user ON orders FIELDS user_id;
+
+DEFINE TABLE IF NOT EXISTS ticket SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS title ON ticket TYPE string;
+DEFINE FIELD IF NOT EXISTS price ON ticket TYPE int;
+DEFINE FIELD IF NOT EXISTS user_id ON ticket TYPE string;
+DEFINE FIELD IF NOT EXISTS version ON ticket TYPE int;
+DEFINE FIELD IF NOT EXISTS order_id ON ticket TYPE option<string>;
+
+DEFINE TABLE IF NOT EXISTS ticket_hold SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS order_id ON ticket_hold TYPE string;
+";
+
+// ---------------------------------------------------------------- the ticket replica
+
+/// The orders service's copy of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
+pub struct ReplicaTicket {
+    pub id: String,
+    pub title: String,
+    pub price: i64,
+    pub user_id: String,
+    pub version: i64,
+    /// The order the tickets service last said holds the ticket.
+    pub order_id: Option<String>,
+}
+
+fn ticket_record(id: &str) -> RecordId {
+    RecordId::new("ticket", id)
+}
+
+pub async fn replica_ticket(db: &Db, id: &str) -> Result<Option<ReplicaTicket>, DbError> {
+    let rows: Vec<ReplicaTicket> = db
+        .query("SELECT record::id(id) AS id, title, price, user_id, version, order_id FROM $rid")
+        .bind(("rid", ticket_record(id)))
+        .await?
+        .take(0)?;
+    Ok(rows.into_iter().next())
+}
+
+/// Inserts a replicated ticket; false if it was already there.
+pub async fn insert_replica(db: &Db, ticket: &ReplicaTicket) -> Result<bool, DbError> {
+    let result = db
+        .query(
+            "CREATE $rid CONTENT { title: $title, price: $price, user_id: $user_id, \
+             version: $version, order_id: $order_id }",
+        )
+        .bind(("rid", ticket_record(&ticket.id)))
+        .bind(("title", ticket.title.clone()))
+        .bind(("price", ticket.price))
+        .bind(("user_id", ticket.user_id.clone()))
+        .bind(("version", ticket.version))
+        .bind(("order_id", ticket.order_id.clone()))
+        .await?
+        .check();
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if common::db::is_duplicate(&error) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Applies `ticket` (version N) only where the replica holds N − 1; true if it did.
+pub async fn apply_replica(db: &Db, ticket: &ReplicaTicket) -> Result<bool, DbError> {
+    let updated: Vec<RecordId> = db
+        .query(
+            "UPDATE $rid SET title = $title, price = $price, user_id = $user_id, \
+             version = $version, order_id = $order_id WHERE version = $previous RETURN VALUE id",
+        )
+        .bind(("rid", ticket_record(&ticket.id)))
+        .bind(("title", ticket.title.clone()))
+        .bind(("price", ticket.price))
+        .bind(("user_id", ticket.user_id.clone()))
+        .bind(("version", ticket.version))
+        .bind(("order_id", ticket.order_id.clone()))
+        .bind(("previous", ticket.version - 1))
+        .await?
+        .take(0)?;
+    Ok(!updated.is_empty())
+}
+
+// ---------------------------------------------------------------- orders
+
+const ORDER_COLUMNS: &str = "record::id(id) AS id, user_id, status, expires_at, version, \
+    ticket_id, ticket_title, ticket_price, ticket_version, cancel_reason";
+
+#[derive(Debug, SurrealValue)]
+struct OrderRow {
+    id: String,
+    user_id: String,
+    status: String,
+    expires_at: i64,
+    version: i64,
+    ticket_id: String,
+    ticket_title: String,
+    ticket_price: i64,
+    ticket_version: i64,
+    cancel_reason: Option<String>,
+}
+
+impl TryFrom<OrderRow> for Order {
+    type Error = DbError;
+
+    fn try_from(row: OrderRow) -> Result<Self, DbError> {
+        let invalid =
+            |what: &str| DbError::internal(format!("order {} has an invalid {what}", row.id));
+        Ok(Order {
+            status: OrderStatus::parse(&row.status).ok_or_else(|| invalid("status"))?,
+            expires_at: OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(row.expires_at) * 1_000_000,
+            )
+            .map_err(|_| invalid("expiry"))?,
+            version: u64::try_from(row.version).map_err(|_| invalid("version"))?,
+            ticket: PricedTicket {
+                price: Price::from_cents(row.ticket_price).map_err(|_| invalid("price"))?,
+                version: u64::try_from(row.ticket_version)
+                    .map_err(|_| invalid("ticket version"))?,
+                id: row.ticket_id,
+                title: row.ticket_title,
+            },
+            cancel_reason: match row.cancel_reason {
+                Some(reason) => {
+                    Some(CancelReason::parse(&reason).ok_or_else(|| invalid("cancel reason"))?)
+                }
+                None => None,
+            },
+            id: row.id,
+            user_id: row.user_id,
+        })
+    }
+}
+
+fn order_record(id: &str) -> RecordId {
+    RecordId::new("orders", id)
+}
+
+fn hold_record(ticket_id: &str) -> RecordId {
+    RecordId::new("ticket_hold", ticket_id)
+}
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub async fn order(db: &Db, id: &str) -> Result<Option<Order>, DbError> {
+    let rows: Vec<OrderRow> = db
+        .query(format!("SELECT {ORDER_COLUMNS} FROM $rid"))
+        .bind(("rid", order_record(id)))
+        .await?
+        .take(0)?;
+    rows.into_iter().next().map(Order::try_from).transpose()
+}
+
+/// A user's orders, oldest first.
+pub async fn orders_of(db: &Db, user_id: &str) -> Result<Vec<Order>, DbError> {
+    let rows: Vec<OrderRow> = db
+        .query(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $user ORDER BY id ASC"
+        ))
+        .bind(("user", user_id.to_owned()))
+        .await?
+        .take(0)?;
+    rows.into_iter().map(Order::try_from).collect()
+}
+
+/// Creates the order, its hold on the ticket and its `order:created`, in one transaction.
+/// Fails as a duplicate when another active order holds the ticket.
+pub async fn create_order(outbox: &Outbox, order: &Order) -> Result<(), DbError> {
+    let event = OrderCreated {
+        id: order.id.clone(),
+        version: order.version,
+        status: order.status,
+        user_id: order.user_id.clone(),
+        expires_at: order.expires_at,
+        ticket: OrderedTicket {
+            id: order.ticket.id.clone(),
+            price: order.ticket.price,
+            version: order.ticket.version,
+        },
+    };
+    let tx = Tx::new()
+        .statement("CREATE $hold CONTENT { order_id: $order_id }")
+        .statement(
+            "CREATE $rid CONTENT { user_id: $user_id, status: $status, expires_at: $expires_at, \
+             version: $version, ticket_id: $ticket_id, ticket_title: $ticket_title, \
+             ticket_price: $ticket_price, ticket_version: $ticket_version, cancel_reason: NONE }",
+        )
+        .bind("hold", hold_record(&order.ticket.id))
+        .bind("order_id", order.id.clone())
+        .bind("rid", order_record(&order.id))
+        .bind("user_id", order.user_id.clone())
+        .bind("status", order.status.as_str().to_owned())
+        .bind("expires_at", unix_ms(order.expires_at))
+        .bind("version", order.version as i64)
+        .bind("ticket_id", order.ticket.id.clone())
+        .bind("ticket_title", order.ticket.title.clone())
+        .bind("ticket_price", order.ticket.price.cents())
+        .bind("ticket_version", order.ticket.version as i64)
+        .publish(&event);
+    outbox.commit(tx).await
+}
+
+/// Stores a status change (`order.version` is one more than the stored one) with its event;
+/// a cancellation also releases the order's hold on the ticket. Fails with a stale-guard
+/// error when the order changed meanwhile.
+pub async fn change_status(outbox: &Outbox, order: &Order) -> Result<(), DbError> {
+    let mut tx = Tx::new()
+        .guarded(
+            "UPDATE $rid SET status = $status, version = $version, cancel_reason = $reason \
+             WHERE version = $expected RETURN AFTER",
+        )
+        .bind("rid", order_record(&order.id))
+        .bind("status", order.status.as_str().to_owned())
+        .bind("version", order.version as i64)
+        .bind("reason", order.cancel_reason.map(|r| r.as_str().to_owned()))
+        .bind("expected", order.version as i64 - 1);
+    let ticket = TicketRef {
+        id: order.ticket.id.clone(),
+    };
+    tx = match order.status {
+        OrderStatus::Cancelled => tx
+            .statement("DELETE ticket_hold WHERE id = $hold AND order_id = $order_id")
+            .bind("hold", hold_record(&order.ticket.id))
+            .bind("order_id", order.id.clone())
+            .publish(&OrderCancelled {
+                id: order.id.clone(),
+                version: order.version,
+                ticket,
+            }),
+        OrderStatus::Complete => tx.publish(&OrderCompleted {
+            id: order.id.clone(),
+            version: order.version,
+            ticket,
+        }),
+        OrderStatus::Created | OrderStatus::AwaitingPayment => tx,
+    };
+    outbox.commit(tx).await
+}
