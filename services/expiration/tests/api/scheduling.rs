@@ -22,7 +22,7 @@ async fn an_order_expires_once_when_its_window_ends() {
         (!fired.is_empty()).then_some(fired)
     })
     .await;
-    assert_eq!(first, [order.id.clone()]);
+    assert_eq!(first, vec![order.id.clone()]);
     // Stepping again, or a duplicate order:created, fires nothing more.
     assert_eq!(
         running.scheduler.fire_due(now_ms() + 60_000).await.unwrap(),
@@ -167,6 +167,6 @@ async fn pending_expirations_survive_a_restart_and_late_ones_fire_at_once() {
         (!fired.is_empty()).then_some(fired)
     })
     .await;
-    assert_eq!(late, [order.id.clone()]);
+    assert_eq!(late, vec![order.id.clone()]);
     running.stop().await;
 }
