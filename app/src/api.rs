@@ -177,6 +177,12 @@ pub mod backend {
         send(Method::PUT, path, Some(body)).await
     }
 
+    /// `DELETE path`; the answer's body (if any) is ignored.
+    pub async fn delete(path: &str) -> Result<(), AppError> {
+        let _: Option<serde_json::Value> = send(Method::DELETE, path, None::<&()>).await?;
+        Ok(())
+    }
+
     /// Sends a request to a service and returns its status and body, passing cookies both
     /// ways. Failures become the [`AppError`] the page shows.
     pub async fn send<T: DeserializeOwned>(

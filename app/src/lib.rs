@@ -17,6 +17,8 @@ use crate::components::status::NotFound;
 use crate::pages::edit_ticket::EditTicketPage;
 use crate::pages::home::HomePage;
 use crate::pages::new_ticket::NewTicketPage;
+use crate::pages::order::OrderPage;
+use crate::pages::orders::OrdersPage;
 use crate::pages::signin::SignInPage;
 use crate::pages::signout::SignOutPage;
 use crate::pages::signup::SignUpPage;
@@ -70,6 +72,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/tickets/new") view=NewTicketPage ssr=SsrMode::Async/>
                 <Route path=path!("/tickets/:id") view=TicketPage ssr=SsrMode::Async/>
                 <Route path=path!("/tickets/:id/edit") view=EditTicketPage ssr=SsrMode::Async/>
+                <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="site-footer">

@@ -69,6 +69,120 @@ pub struct Ticket {
     pub order_id: Option<String>,
 }
 
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    #[serde(rename = "created")]
+    Created,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+    #[serde(rename = "awaiting:payment")]
+    AwaitingPayment,
+    #[serde(rename = "complete")]
+    Complete,
+}
+
+impl OrderStatus {
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Created | Self::AwaitingPayment)
+    }
+
+    /// As the services spell it (`/orders` shows it as is).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Cancelled => "cancelled",
+            Self::AwaitingPayment => "awaiting:payment",
+            Self::Complete => "complete",
+        }
+    }
+}
+
+/// Why an order was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    Expired,
+    Buyer,
+    PriceChanged,
+    TicketUnavailable,
+}
+
+impl CancelReason {
+    /// What the buyer reads.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::Expired => "The time to pay ran out.",
+            Self::Buyer => "You cancelled this order.",
+            Self::PriceChanged => {
+                "The seller changed this ticket just as you ordered it, so your order was cancelled and you were not charged."
+            }
+            Self::TicketUnavailable => "Someone else got this ticket first.",
+        }
+    }
+}
+
+/// The ticket as an order priced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTicket {
+    pub id: String,
+    pub title: String,
+    pub price: Money,
+    pub version: u64,
+}
+
+/// An order as `/api/orders` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: String,
+    pub user_id: String,
+    pub status: OrderStatus,
+    pub expires_at: String,
+    pub version: u64,
+    pub ticket: OrderTicket,
+    #[serde(default)]
+    pub cancel_reason: Option<CancelReason>,
+}
+
+impl Order {
+    /// `expiresAt` in milliseconds since the Unix epoch.
+    pub fn expires_at_ms(&self) -> i64 {
+        time::OffsetDateTime::parse(
+            &self.expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or_default()
+    }
+}
+
+/// Milliseconds since the Unix epoch, on the server and in the browser alike.
+pub fn now_ms() -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default()
+    }
+}
+
+/// `m:ss` (or `h:mm:ss`) left of `remaining_ms`.
+pub fn clock(remaining_ms: i64) -> String {
+    let seconds = (remaining_ms.max(0) + 999) / 1000;
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 /// Whether `id` can be a record id (the services use lower-case ULIDs), so that nothing
 /// else is ever put into a service path.
 pub fn is_plausible_id(id: &str) -> bool {
@@ -124,6 +238,30 @@ mod tests {
         assert_eq!(price_json(" 7 "), json!(7));
         assert_eq!(price_json("ten"), json!("ten"));
         assert_eq!(price_json(""), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn orders_read_the_service_json() {
+        let order: Order = serde_json::from_value(json!({
+            "id": "o", "userId": "u", "status": "cancelled", "expiresAt": "2027-01-15T08:00:00.250Z",
+            "version": 1, "ticket": {"id": "t", "title": "x", "price": 10.5, "version": 2},
+            "cancelReason": "price_changed"
+        }))
+        .unwrap();
+        assert_eq!(order.status, OrderStatus::Cancelled);
+        assert_eq!(order.cancel_reason, Some(CancelReason::PriceChanged));
+        assert_eq!(order.ticket.price, Money(1050));
+        assert_eq!(order.expires_at_ms(), 1_800_000_000_250);
+    }
+
+    #[test]
+    fn the_clock_rounds_up_to_whole_seconds() {
+        assert_eq!(clock(900_000), "15:00");
+        assert_eq!(clock(61_001), "1:02");
+        assert_eq!(clock(999), "0:01");
+        assert_eq!(clock(0), "0:00");
+        assert_eq!(clock(-5), "0:00");
+        assert_eq!(clock(3_600_000), "1:00:00");
     }
 
     #[test]

@@ -54,12 +54,36 @@ export async function expectSignedOut(page: Page): Promise<void> {
 }
 
 /** Signs up through the form and waits for the signed-in home page. */
-export async function signUp(page: Page, email: string, password = "secret1"): Promise<void> {
-  await page.goto("/auth/signup");
+export async function signUp(page: Page, email: string, password = "secret1", base = ""): Promise<void> {
+  await page.goto(`${base}/auth/signup`);
   await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign Up" }).click();
-  await expect(page).toHaveURL("/");
+  await expect(page).toHaveURL(`${base}/`);
   await expectSignedIn(page);
+}
+
+/** Lists a ticket through the Sell Tickets form (signed in) and waits for the home page. */
+export async function listTicket(page: Page, title: string, price: string): Promise<void> {
+  await header(page).getByRole("link", { name: "Sell Tickets" }).click();
+  await expect(page).toHaveURL(/\/tickets\/new$/);
+  await hydrated(page);
+  await page.getByLabel("Title").fill(title);
+  await page.getByLabel("Price (USD)").fill(price);
+  await page.getByRole("button", { name: "List ticket" }).click();
+  await expect(page.getByRole("heading", { name: "Tickets for sale" })).toBeVisible();
+}
+
+/** Opens the ticket titled `title` from the home page and returns its URL. */
+export async function openTicket(page: Page, title: string, base = ""): Promise<string> {
+  await page.goto(`${base}/`);
+  await page.getByRole("link", { name: title, exact: true }).click();
+  await expect(page.getByRole("heading", { name: title })).toBeVisible();
+  return page.url();
+}
+
+/** A unique ticket title. */
+export function uniqueTitle(prefix: string): string {
+  return `${prefix} ${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
 }

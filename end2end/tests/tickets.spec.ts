@@ -1,22 +1,4 @@
-import { expect, test, header, hydrated, signUp, uniqueEmail } from "./helpers";
-import type { Page } from "@playwright/test";
-
-async function listTicket(page: Page, title: string, price: string): Promise<void> {
-  await header(page).getByRole("link", { name: "Sell Tickets" }).click();
-  await expect(page).toHaveURL("/tickets/new");
-  await page.getByLabel("Title").fill(title);
-  await page.getByLabel("Price (USD)").fill(price);
-  await page.getByRole("button", { name: "List ticket" }).click();
-  await expect(page).toHaveURL("/");
-}
-
-/** Opens the ticket titled `title` from the home page and returns its URL. */
-async function openTicket(page: Page, title: string): Promise<string> {
-  await page.goto("/");
-  await page.getByRole("link", { name: title, exact: true }).click();
-  await expect(page.getByRole("heading", { name: title })).toBeVisible();
-  return page.url();
-}
+import { expect, test, header, hydrated, listTicket, openTicket, signUp, uniqueEmail } from "./helpers";
 
 test("a seller lists a ticket and sees it for sale on the home page", async ({ page }) => {
   await signUp(page, uniqueEmail("seller"));

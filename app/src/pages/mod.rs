@@ -3,6 +3,8 @@
 pub mod edit_ticket;
 pub mod home;
 pub mod new_ticket;
+pub mod order;
+pub mod orders;
 pub mod signin;
 pub mod signout;
 pub mod signup;

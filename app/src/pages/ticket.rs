@@ -7,8 +7,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::AppError;
+use crate::components::form::{FormErrors, SubmitButton, form_errors};
 use crate::components::status::ErrorPage;
-use crate::model::{Ticket, TicketStatus};
+use crate::model::{Order, Ticket, TicketStatus};
 use crate::session::use_session;
 
 #[server(prefix = "/_fn", endpoint = "get_ticket")]
@@ -17,6 +18,23 @@ pub async fn get_ticket(id: String) -> Result<Ticket, AppError> {
         return Err(AppError::NotFound);
     }
     crate::api::backend::get(&format!("/api/tickets/{id}")).await
+}
+
+/// Reserves the ticket; the buyer continues on the order page. A signed-out visitor is sent
+/// to sign in first and brought back here.
+#[server(prefix = "/_fn", endpoint = "create_order")]
+pub async fn create_order(ticket_id: String) -> Result<Order, AppError> {
+    let result: Result<Order, AppError> =
+        crate::api::backend::post("/api/orders", &serde_json::json!({ "ticketId": ticket_id }))
+            .await;
+    match &result {
+        Ok(order) => leptos_axum::redirect(&format!("/orders/{}", order.id)),
+        Err(AppError::Unauthorized) if crate::model::is_plausible_id(&ticket_id) => {
+            leptos_axum::redirect(&format!("/auth/signin?next=/tickets/{ticket_id}"));
+        }
+        Err(_) => {}
+    }
+    result
 }
 
 /// The `:id` of the current route.
@@ -36,7 +54,8 @@ pub fn TicketPage() -> impl IntoView {
             match ticket.await {
                 Ok(ticket) => {
                     let is_owner = user.as_ref().is_some_and(|u| u.id == ticket.user_id);
-                    view! { <TicketDetails ticket is_owner/> }.into_any()
+                    let signed_in = user.is_some();
+                    view! { <TicketDetails ticket is_owner signed_in/> }.into_any()
                 }
                 Err(error) => view! { <ErrorPage error/> }.into_any(),
             }
@@ -46,8 +65,25 @@ pub fn TicketPage() -> impl IntoView {
 }
 
 #[component]
-fn TicketDetails(ticket: Ticket, is_owner: bool) -> impl IntoView {
-    let editable = is_owner && ticket.status == TicketStatus::Available;
+fn TicketDetails(ticket: Ticket, is_owner: bool, signed_in: bool) -> impl IntoView {
+    let available = ticket.status == TicketStatus::Available;
+    let editable = is_owner && available;
+    let purchase = match (available && !is_owner, signed_in) {
+        (true, true) => Some(view! { <PurchaseForm ticket_id=ticket.id.clone()/> }.into_any()),
+        (true, false) => Some(
+            view! {
+                <A href=format!("/auth/signin?next=/tickets/{}", ticket.id) attr:class="button primary">
+                    "Sign in to purchase"
+                </A>
+            }
+            .into_any(),
+        ),
+        (false, _) => None,
+    };
+    let unavailable = (!available && !is_owner).then(|| match ticket.status {
+        TicketStatus::Sold => "This ticket has been sold.",
+        _ => "This ticket is reserved by another buyer right now.",
+    });
     let status_class = format!("badge status-{}", ticket.status.label().to_lowercase());
     view! {
         <Title text=ticket.title.clone()/>
@@ -60,6 +96,8 @@ fn TicketDetails(ticket: Ticket, is_owner: bool) -> impl IntoView {
                 <dd><span class=status_class>{ticket.status.label()}</span></dd>
             </dl>
             <div class="actions">
+                {purchase}
+                {unavailable.map(|text| view! { <p class="muted">{text}</p> })}
                 {editable.then(|| view! {
                     <A href=format!("/tickets/{}/edit", ticket.id) attr:class="button">"Edit"</A>
                 })}
@@ -68,5 +106,17 @@ fn TicketDetails(ticket: Ticket, is_owner: bool) -> impl IntoView {
                 })}
             </div>
         </article>
+    }
+}
+
+#[component]
+fn PurchaseForm(ticket_id: String) -> impl IntoView {
+    let action = ServerAction::<CreateOrder>::new();
+    view! {
+        <ActionForm action=action attr:class="purchase">
+            <input type="hidden" name="ticket_id" value=ticket_id/>
+            <SubmitButton label="Purchase" pending_label="Reserving…" pending=action.pending()/>
+            <FormErrors errors=form_errors(action.value(), &[])/>
+        </ActionForm>
     }
 }

@@ -1,0 +1,148 @@
+import {
+  expect,
+  test,
+  header,
+  hydrated,
+  listTicket,
+  openTicket,
+  signUp,
+  uniqueEmail,
+  uniqueTitle,
+} from "./helpers";
+
+test("a buyer reserves a ticket, watches the countdown, and nobody can buy it twice", async ({ page, browser }) => {
+  await signUp(page, uniqueEmail("seller"));
+  const title = uniqueTitle("Opera");
+  await listTicket(page, title, "30");
+  const ticketUrl = await openTicket(page, title);
+
+  const buyer = await browser.newPage();
+  await signUp(buyer, uniqueEmail("buyer"));
+  await buyer.goto(ticketUrl);
+  await hydrated(buyer);
+  await buyer.getByRole("button", { name: "Purchase" }).click();
+  await expect(buyer).toHaveURL(/\/orders\/[0-9a-z]{26}$/);
+  await expect(buyer.getByRole("heading", { name: title })).toBeVisible();
+  await expect(buyer.getByText("$30.00")).toBeVisible();
+
+  // The countdown is right in the server's HTML…
+  const html = await (await buyer.request.get(buyer.url())).text();
+  expect(html).toMatch(/Time left to pay: <strong[^>]*>1[45]:[0-5]\d</);
+  // …and ticks in the page.
+  await hydrated(buyer);
+  const clock = buyer.locator(".clock");
+  const first = await clock.textContent();
+  await expect(clock).not.toHaveText(first ?? "", { timeout: 5_000 });
+  await expect(clock).toHaveText(/^1[45]:[0-5]\d$/);
+
+  // Nobody can buy it again, the buyer included.
+  await buyer.goto(ticketUrl);
+  await expect(buyer.getByText("Reserved", { exact: true })).toBeVisible();
+  await expect(buyer.getByRole("button", { name: "Purchase" })).toHaveCount(0);
+
+  // The seller can no longer edit it.
+  await page.goto(ticketUrl);
+  await expect(page.getByText("Reserved", { exact: true })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Edit" })).toHaveCount(0);
+  await page.goto(`${ticketUrl}/edit`);
+  await expect(page.getByRole("alert").filter({ hasText: "Cannot edit a reserved ticket" })).toBeVisible();
+
+  // And it is in the buyer's orders.
+  await header(buyer).getByRole("link", { name: "My Orders" }).click();
+  const row = buyer.getByRole("row").filter({ hasText: title });
+  await expect(row).toContainText("$30.00");
+  await expect(row).toContainText("created");
+  await buyer.close();
+});
+
+test("a second buyer racing for a reserved ticket is told it is taken", async ({ page, browser }) => {
+  await signUp(page, uniqueEmail("seller"));
+  const title = uniqueTitle("Derby");
+  await listTicket(page, title, "15");
+  const ticketUrl = await openTicket(page, title);
+
+  const [first, second] = [await browser.newPage(), await browser.newPage()];
+  for (const buyer of [first, second]) {
+    await signUp(buyer, uniqueEmail("racer"));
+    await buyer.goto(ticketUrl);
+    await hydrated(buyer);
+  }
+  await first.getByRole("button", { name: "Purchase" }).click();
+  await expect(first).toHaveURL(/\/orders\//);
+  // The second page still shows the button it loaded before.
+  await second.getByRole("button", { name: "Purchase" }).click();
+  await expect(second.getByRole("alert").filter({ hasText: "Ticket is already reserved" })).toBeVisible();
+  await expect(second).toHaveURL(ticketUrl);
+  await first.close();
+  await second.close();
+});
+
+test("the buyer cancels and the ticket is for sale again", async ({ page, browser }) => {
+  await signUp(page, uniqueEmail("seller"));
+  const title = uniqueTitle("Ballet");
+  await listTicket(page, title, "20");
+  const ticketUrl = await openTicket(page, title);
+
+  const buyer = await browser.newPage();
+  await signUp(buyer, uniqueEmail("buyer"));
+  await buyer.goto(ticketUrl);
+  await hydrated(buyer);
+  await buyer.getByRole("button", { name: "Purchase" }).click();
+  await expect(buyer).toHaveURL(/\/orders\//);
+  await hydrated(buyer);
+  await buyer.getByRole("button", { name: "Cancel order" }).click();
+  await expect(buyer.getByText("You cancelled this order.")).toBeVisible();
+
+  await expect(async () => {
+    await page.goto("/");
+    await expect(page.getByRole("link", { name: title, exact: true })).toBeVisible({ timeout: 1_000 });
+  }).toPass();
+  await buyer.close();
+});
+
+test("a signed-out visitor is asked to sign in before buying", async ({ page, browser }) => {
+  await signUp(page, uniqueEmail("seller"));
+  const title = uniqueTitle("Gig");
+  await listTicket(page, title, "9.99");
+  const ticketUrl = await openTicket(page, title);
+
+  const visitor = await browser.newPage();
+  await visitor.goto(ticketUrl);
+  await expect(visitor.getByRole("button", { name: "Purchase" })).toHaveCount(0);
+  await visitor.getByRole("link", { name: "Sign in to purchase" }).click();
+  await expect(visitor).toHaveURL(/\/auth\/signin\?next=/);
+  await visitor.close();
+});
+
+test.describe("with a short payment window", () => {
+  test("an unpaid order expires and its ticket is back on the home page", async ({ browser }) => {
+    const base = process.env.EXPIRY_URL!;
+    const seller = await browser.newPage();
+    await signUp(seller, uniqueEmail("seller"), "secret1", base);
+    const title = uniqueTitle("Matinee");
+    await listTicket(seller, title, "11");
+    const ticketUrl = await openTicket(seller, title, base);
+
+    const buyer = await browser.newPage();
+    await signUp(buyer, uniqueEmail("buyer"), "secret1", base);
+    await buyer.goto(ticketUrl);
+    await hydrated(buyer);
+    await buyer.getByRole("button", { name: "Purchase" }).click();
+    await expect(buyer).toHaveURL(/\/orders\//);
+    await expect(buyer.getByText("Time left to pay")).toBeVisible();
+    await expect(buyer.getByText("Order Expired")).toBeVisible({ timeout: 20_000 });
+
+    // The service cancels it too, and the ticket is for sale again.
+    await expect(async () => {
+      await buyer.reload();
+      await expect(buyer.getByText("expired", { exact: false }).first()).toBeVisible({ timeout: 1_000 });
+      await expect(buyer.locator(".badge")).toHaveText("cancelled", { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
+    await expect(async () => {
+      await seller.goto(`${base}/`);
+      await expect(seller.getByRole("link", { name: title, exact: true })).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
+    await seller.close();
+    await buyer.close();
+  });
+});
