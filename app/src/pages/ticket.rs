@@ -80,7 +80,7 @@ fn TicketDetails(ticket: Ticket, is_owner: bool, signed_in: bool) -> impl IntoVi
         ),
         (false, _) => None,
     };
-    let unavailable = (!available && !is_owner).then(|| match ticket.status {
+    let unavailable = (!available && !is_owner).then_some(match ticket.status {
         TicketStatus::Sold => "This ticket has been sold.",
         _ => "This ticket is reserved by another buyer right now.",
     });
