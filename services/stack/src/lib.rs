@@ -76,6 +76,24 @@ impl StackConfig {
         })
     }
 
+    /// Defaults for a test binary (`target/<profile>/deps/<test>`), whose service binaries
+    /// are one folder up; output goes to log files in the data folder.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        let mut config = Self::new(data_dir)?;
+        if config.bin_dir.ends_with("deps") {
+            config.bin_dir.pop();
+        }
+        for binary in SERVICES.iter().chain(&["ingress"]) {
+            anyhow::ensure!(
+                config.bin_dir.join(binary).exists(),
+                "{binary} is not built in {}: run `cargo build --bins` (or `cargo test --workspace`) first",
+                config.bin_dir.display()
+            );
+        }
+        config.output = Output::Files(config.data_dir.join("logs"));
+        Ok(config)
+    }
+
     fn instances(&self, service: &str) -> usize {
         self.scale.get(service).copied().unwrap_or(1).max(1)
     }

@@ -1,0 +1,121 @@
+use std::time::Duration;
+
+use common::db::new_id;
+use common::session::SessionKeys;
+use common::testing::eventually;
+use reqwest::header::COOKIE;
+use serde_json::{Value, json};
+use stack::{Stack, StackConfig};
+
+/// A running system in a temporary folder; everything is stopped when dropped.
+pub struct System {
+    pub stack: Stack,
+    pub url: String,
+    pub client: reqwest::Client,
+    keys: SessionKeys,
+    _dir: tempfile::TempDir,
+}
+
+pub struct User {
+    pub cookie: String,
+}
+
+impl System {
+    /// Starts the system with extra variables for every service.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        common::telemetry::init_for_tests();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StackConfig::for_tests(dir.path()).expect("the binaries are built");
+        config.env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        config.env.push(("RUST_LOG".into(), "info".into()));
+        let keys = SessionKeys::new(config.jwt_key.as_bytes(), Duration::from_secs(3600), false);
+        let stack = Stack::start(config).await.expect("the system starts");
+        Self {
+            url: stack.url(),
+            stack,
+            client: reqwest::Client::new(),
+            keys,
+            _dir: dir,
+        }
+    }
+
+    /// A user with a valid session (minted with the system's key, as auth would).
+    pub fn user(&self) -> User {
+        let id = new_id();
+        let token = self.keys.mint(&id, &format!("{id}@example.com"));
+        User {
+            cookie: format!("session={token}"),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: Option<&User>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(user) = user {
+            request = request.header(COOKIE, &user.cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the ingress answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, user: Option<&User>) -> Value {
+        let (status, body) = self.send(reqwest::Method::GET, path, user, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn list_ticket(&self, seller: &User, title: &str, price: f64) -> Value {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/api/tickets",
+                Some(seller),
+                Some(json!({"title": title, "price": price})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn ticket(&self, id: &str) -> Value {
+        self.get(&format!("/api/tickets/{id}"), None).await
+    }
+
+    pub async fn order(&self, buyer: &User, id: &str) -> Value {
+        self.get(&format!("/api/orders/{id}"), Some(buyer)).await
+    }
+
+    /// Tries to order until the orders service has the ticket (its replica catches up a
+    /// moment after the ticket is listed); returns the final answer.
+    pub async fn order_when_replicated(&self, buyer: &User, ticket_id: &str) -> (u16, Value) {
+        eventually("the ticket in the orders replica", || async {
+            let answer = self
+                .send(
+                    reqwest::Method::POST,
+                    "/api/orders",
+                    Some(buyer),
+                    Some(json!({"ticketId": ticket_id})),
+                )
+                .await;
+            (answer.0 != 404).then_some(answer)
+        })
+        .await
+    }
+}
+
+pub fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}

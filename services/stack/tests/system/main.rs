@@ -1,0 +1,7 @@
+//! The whole system as the run command starts it (real processes: nats-server, every
+//! service, the ingress), driven through the ingress like a user would, with processes
+//! stopped and restarted mid-scenario. Each scenario asserts end states, never timings.
+
+mod expiry;
+mod helpers;
+mod price_race;
