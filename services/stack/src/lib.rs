@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use crate::process::{Managed, Output, Spec};
 
 /// The backend services, in start order. Adding a service is one line here.
-pub const SERVICES: &[&str] = &["auth", "tickets", "orders", "expiration"];
+pub const SERVICES: &[&str] = &["auth", "tickets", "orders", "expiration", "payments"];
 
 /// How long a process may take to become ready.
 const READY_LIMIT: Duration = Duration::from_secs(120);

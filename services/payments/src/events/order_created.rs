@@ -1,0 +1,29 @@
+//! `order:created`: add the order to the replica.
+
+use common::bus::{Delivery, Listener, Outcome};
+use common::db::Db;
+use common::events::OrderCreated;
+
+use crate::store::{self, ReplicaOrder};
+
+pub struct ReplicateOrder {
+    pub db: Db,
+}
+
+impl Listener<OrderCreated> for ReplicateOrder {
+    #[tracing::instrument(name = "replicate_order", skip_all, fields(order_id = %order.id))]
+    async fn handle(&self, order: OrderCreated, _: &Delivery) -> anyhow::Result<Outcome> {
+        store::insert_order(
+            &self.db,
+            &ReplicaOrder {
+                id: order.id,
+                user_id: order.user_id,
+                price: order.ticket.price.cents(),
+                status: order.status.as_str().to_owned(),
+                version: i64::try_from(order.version)?,
+            },
+        )
+        .await?;
+        Ok(Outcome::Done)
+    }
+}

@@ -1,0 +1,12 @@
+use common::config::Env;
+use payments::config::PaymentsConfig;
+use payments::startup::Application;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    common::telemetry::init();
+    let config = PaymentsConfig::from_env(&Env::process())?;
+    let app = Application::build(config).await?;
+    common::http::cancel_on_signal(app.shutdown_token());
+    app.run_until_stopped().await
+}

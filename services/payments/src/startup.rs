@@ -1,0 +1,88 @@
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use common::bus::ListenOptions;
+use common::db::Db;
+use common::events::{OrderCancelled, OrderCompleted, OrderCreated};
+use common::outbox::Outbox;
+use common::service::Service;
+use common::session::SessionKeys;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::PaymentsConfig;
+use crate::events::order_cancelled::CancelOrder;
+use crate::events::order_completed::CompleteOrder;
+use crate::events::order_created::ReplicateOrder;
+use crate::gateway::Gateway;
+use crate::gateway::sandbox::{self, Sandbox};
+use crate::gateway::stripe::Stripe;
+use crate::{routes, store};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: Db,
+    pub outbox: Outbox,
+    pub session: SessionKeys,
+    pub gateway: Arc<dyn Gateway>,
+    pub claim_stale_secs: i64,
+}
+
+/// The payments service, connected and bound but not yet serving.
+pub struct Application {
+    service: Service,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: PaymentsConfig) -> anyhow::Result<Self> {
+        Self::build_with(config, ListenOptions::default()).await
+    }
+
+    pub async fn build_with(config: PaymentsConfig, listen: ListenOptions) -> anyhow::Result<Self> {
+        let schema = format!("{}{}", store::SCHEMA, sandbox::SCHEMA);
+        let mut service = Service::start(config.service.clone(), &schema).await?;
+        service.listen_options = listen;
+        let gateway: Arc<dyn Gateway> = match &config.stripe_key {
+            Some(key) => Arc::new(Stripe::new(key.clone(), &config.stripe_api_base)?),
+            None => Arc::new(Sandbox::new(service.db.clone())),
+        };
+        tracing::info!(gateway = gateway.name(), "payment gateway");
+        let state = AppState {
+            db: service.db.clone(),
+            outbox: service.outbox.clone(),
+            session: config.service.session,
+            gateway,
+            claim_stale_secs: config.claim_stale_secs,
+        };
+        service.listen::<OrderCreated, _>(Arc::new(ReplicateOrder {
+            db: state.db.clone(),
+        }));
+        service.listen::<OrderCancelled, _>(Arc::new(CancelOrder {
+            state: state.clone(),
+        }));
+        service.listen::<OrderCompleted, _>(Arc::new(CompleteOrder {
+            db: state.db.clone(),
+        }));
+        service.relay();
+        let router = routes::payments::router().with_state(state);
+        Ok(Self { service, router })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.service.port()
+    }
+
+    /// The service's database, for tests that look behind the API.
+    pub fn db(&self) -> Db {
+        self.service.db.clone()
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.service.shutdown.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.service.run(self.router).await
+    }
+}
