@@ -23,7 +23,7 @@ test("a buyer reserves a ticket, watches the countdown, and nobody can buy it tw
   await buyer.getByRole("button", { name: "Purchase" }).click();
   await expect(buyer).toHaveURL(/\/orders\/[0-9a-z]{26}$/);
   await expect(buyer.getByRole("heading", { name: title })).toBeVisible();
-  await expect(buyer.getByText("$30.00")).toBeVisible();
+  await expect(buyer.locator(".price")).toHaveText("$30.00");
 
   // The countdown is right in the server's HTML…
   const html = await (await buyer.request.get(buyer.url())).text();
@@ -144,5 +144,72 @@ test.describe("with a short payment window", () => {
     }).toPass({ timeout: 20_000 });
     await seller.close();
     await buyer.close();
+  });
+});
+
+test("a buyer pays with the test card: the order completes and the ticket is sold", async ({ page, browser }) => {
+  await signUp(page, uniqueEmail("seller"));
+  const title = uniqueTitle("Symphony");
+  await listTicket(page, title, "42.5");
+  const ticketUrl = await openTicket(page, title);
+
+  const buyer = await browser.newPage();
+  await signUp(buyer, uniqueEmail("buyer"));
+  await buyer.goto(ticketUrl);
+  await hydrated(buyer);
+  await buyer.getByRole("button", { name: "Purchase" }).click();
+  await expect(buyer).toHaveURL(/\/orders\//);
+  const orderUrl = buyer.url();
+  await hydrated(buyer);
+
+  // A declined card says so, and the order stays open.
+  await buyer.getByLabel("Card number").fill("4000 0000 0000 0002");
+  await buyer.getByRole("button", { name: "Pay $42.50" }).click();
+  await expect(buyer.getByRole("alert").filter({ hasText: "Your card was declined." })).toBeVisible();
+  await expect(buyer.locator(".badge")).toHaveText("created");
+  await expect(buyer.getByText("Time left to pay")).toBeVisible();
+
+  // The test card pays.
+  await buyer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await buyer.getByRole("button", { name: "Pay $42.50" }).click();
+  await expect(buyer.getByText("Paid", { exact: true })).toBeVisible({ timeout: 20_000 });
+  await expect(buyer.locator(".badge")).toHaveText("complete");
+  expect(buyer.url()).toContain(orderUrl);
+
+  await header(buyer).getByRole("link", { name: "My Orders" }).click();
+  await expect(buyer.getByRole("row").filter({ hasText: title })).toContainText("complete");
+
+  await expect(async () => {
+    await buyer.goto(ticketUrl);
+    await expect(buyer.getByText("Sold", { exact: true })).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await buyer.close();
+});
+
+test.describe("paying without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the pay form works as a plain HTML form", async ({ page, browser }) => {
+    const sellerPage = await browser.newPage({ javaScriptEnabled: true });
+    await signUp(sellerPage, uniqueEmail("seller"));
+    const title = uniqueTitle("Quartet");
+    await listTicket(sellerPage, title, "8");
+    const ticketUrl = await openTicket(sellerPage, title);
+    await sellerPage.close();
+
+    await page.goto("/auth/signup");
+    await page.getByLabel("Email").fill(uniqueEmail("nojs-buyer"));
+    await page.getByLabel("Password").fill("secret1");
+    await page.getByRole("button", { name: "Sign Up" }).click();
+    await page.goto(ticketUrl);
+    await page.getByRole("button", { name: "Purchase" }).click();
+    await expect(page).toHaveURL(/\/orders\//);
+    await page.getByLabel("Card number").fill("4242424242424242");
+    await page.getByRole("button", { name: "Pay $8.00" }).click();
+    await expect(page.getByText(/Payment received|Paid/).first()).toBeVisible();
+    await expect(async () => {
+      await page.reload();
+      await expect(page.locator(".badge")).toHaveText("complete", { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
   });
 });

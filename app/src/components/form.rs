@@ -34,7 +34,7 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional, into)] value: Option<String>,
-    #[prop(optional, into)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(optional)] step: Option<&'static str>,
     #[prop(optional)] min: Option<&'static str>,
     #[prop(optional)] autofocus: bool,
@@ -88,13 +88,13 @@ pub fn FormErrors(#[prop(into)] errors: Signal<Vec<String>>) -> impl IntoView {
 /// The submit button; disabled and relabelled while the action runs.
 #[component]
 pub fn SubmitButton(
-    label: &'static str,
+    #[prop(into)] label: String,
     pending_label: &'static str,
     #[prop(into)] pending: Signal<bool>,
 ) -> impl IntoView {
     view! {
         <button type="submit" class="button primary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
-            {move || if pending.get() { pending_label } else { label }}
+            {move || if pending.get() { pending_label.to_owned() } else { label.clone() }}
         </button>
     }
 }

@@ -43,6 +43,11 @@ impl System {
     }
 
     /// A user with a valid session (minted with the system's key, as auth would).
+    /// Where the system keeps its data (one folder per service).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
     pub fn user(&self) -> User {
         let id = new_id();
         let token = self.keys.mint(&id, &format!("{id}@example.com"));

@@ -4,4 +4,5 @@
 
 mod expiry;
 mod helpers;
+mod payment_race;
 mod price_race;
