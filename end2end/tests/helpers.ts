@@ -6,7 +6,7 @@ import { test as base, expect, type Page } from "@playwright/test";
  */
 export const test = base.extend<{ failOnPageErrors: void }>({
   failOnPageErrors: [
-    async ({ context }, use) => {
+    async ({ context, browser }, use) => {
       const errors: string[] = [];
       const watch = (page: Page) => {
         page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
@@ -19,7 +19,18 @@ export const test = base.extend<{ failOnPageErrors: void }>({
       };
       context.pages().forEach(watch);
       context.on("page", watch);
-      await use();
+      // Pages the test opens in contexts of its own (a second user) are watched too.
+      const newPage = browser.newPage.bind(browser);
+      browser.newPage = async (options) => {
+        const page = await newPage(options);
+        watch(page);
+        return page;
+      };
+      try {
+        await use();
+      } finally {
+        browser.newPage = newPage;
+      }
       expect(errors, "errors in the browser console").toEqual([]);
     },
     { auto: true },
