@@ -81,3 +81,9 @@ pub fn init_tracing() {
         builder.try_init()
     };
 }
+
+/// `server healthcheck`: the health of this web server (on the port of `LEPTOS_SITE_ADDR`),
+/// for container health checks without curl.
+pub fn healthcheck_if_asked() {
+    healthcheck::run_if_asked("LEPTOS_SITE_ADDR", 3000);
+}

@@ -2,6 +2,7 @@ use anyhow::Context as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    server::healthcheck_if_asked();
     server::init_tracing();
     let options = server::leptos_options()?;
     let backend = server::backend_from_env()?;

@@ -4,6 +4,7 @@ use common::config::Env;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    healthcheck::run_if_asked("PORT", auth::config::DEFAULT_PORT);
     common::telemetry::init();
     let config = AuthConfig::from_env(&Env::process())?;
     let app = Application::build(config).await?;

@@ -53,8 +53,18 @@ impl std::fmt::Debug for Bus {
 
 impl Bus {
     /// Connects (retrying in the background until NATS is reachable) and makes sure the
-    /// streams exist.
+    /// streams exist, with one copy of each event.
     pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<Self> {
+        Self::connect_replicated(url, client_name, 1).await
+    }
+
+    /// As [`Bus::connect`], creating the streams with `replicas` copies of each event (on a
+    /// NATS cluster).
+    pub async fn connect_replicated(
+        url: &str,
+        client_name: &str,
+        replicas: usize,
+    ) -> anyhow::Result<Self> {
         let client = async_nats::ConnectOptions::new()
             .name(client_name)
             .retry_on_initial_connect()
@@ -68,7 +78,7 @@ impl Bus {
             .with_context(|| format!("connecting to NATS at {url}"))?;
         let js = jetstream::new(client.clone());
         let bus = Self { client, js };
-        bus.ensure_streams().await?;
+        bus.ensure_streams(replicas).await?;
         Ok(bus)
     }
 
@@ -86,7 +96,7 @@ impl Bus {
 
     /// Creates the event and dead-letter streams if they are missing; retries until NATS
     /// answers, since a service may start before NATS does.
-    pub async fn ensure_streams(&self) -> anyhow::Result<()> {
+    pub async fn ensure_streams(&self, replicas: usize) -> anyhow::Result<()> {
         let configs = [
             stream::Config {
                 name: STREAM.to_owned(),
@@ -94,6 +104,7 @@ impl Bus {
                 storage: StorageType::File,
                 duplicate_window: DUPLICATE_WINDOW,
                 max_age: Duration::from_secs(7 * 24 * 60 * 60),
+                num_replicas: replicas,
                 ..Default::default()
             },
             stream::Config {
@@ -101,6 +112,7 @@ impl Bus {
                 subjects: vec![format!("{DEAD_LETTER_PREFIX}.>")],
                 storage: StorageType::File,
                 max_age: Duration::from_secs(30 * 24 * 60 * 60),
+                num_replicas: replicas,
                 ..Default::default()
             },
         ];

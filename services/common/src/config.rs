@@ -122,6 +122,9 @@ pub struct ServiceConfig {
     /// `PORT`; 0 picks a free port (tests).
     pub port: u16,
     pub nats_url: String,
+    /// `NATS_STREAM_REPLICAS` (default 1): copies JetStream keeps of every event; 3 on a
+    /// three-server cluster.
+    pub nats_stream_replicas: usize,
     pub db: DbConfig,
     pub session: SessionKeys,
 }
@@ -135,6 +138,16 @@ impl ServiceConfig {
             host: env.parse_or("HOST", IpAddr::from([127, 0, 0, 1]))?,
             port: env.parse_or("PORT", default_port)?,
             nats_url: env.required("NATS_URL", "the NATS server, e.g. nats://127.0.0.1:4222")?,
+            nats_stream_replicas: match env.parse_or("NATS_STREAM_REPLICAS", 1_usize)? {
+                replicas @ 1..=5 => replicas,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        name: "NATS_STREAM_REPLICAS".to_owned(),
+                        value: other.to_string(),
+                        reason: "must be between 1 and 5".to_owned(),
+                    });
+                }
+            },
             db: DbConfig::from_env(env, name)?,
             session: session_keys_from_env(env)?,
         })

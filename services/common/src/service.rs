@@ -43,7 +43,9 @@ impl Service {
     pub async fn start(config: ServiceConfig, schema: &str) -> anyhow::Result<Self> {
         let schema = format!("{schema}\n{}", outbox::SCHEMA);
         let db = db::connect_with_schema(&config.db, &schema).await?;
-        let bus = Bus::connect(&config.nats_url, config.name).await?;
+        let bus =
+            Bus::connect_replicated(&config.nats_url, config.name, config.nats_stream_replicas)
+                .await?;
         let listener = http::bind(config.host, config.port).await?;
         Ok(Self {
             outbox: Outbox::new(db.clone()),

@@ -3,6 +3,7 @@ use expiration::startup::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    healthcheck::run_if_asked("PORT", expiration::config::DEFAULT_PORT);
     common::telemetry::init();
     let config = expiration::config::from_env(&Env::process())?;
     let app = Application::build(config).await?;

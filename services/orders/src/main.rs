@@ -4,6 +4,7 @@ use orders::startup::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    healthcheck::run_if_asked("PORT", orders::config::DEFAULT_PORT);
     common::telemetry::init();
     let config = OrdersConfig::from_env(&Env::process())?;
     let app = Application::build(config).await?;

@@ -4,6 +4,7 @@ use payments::startup::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    healthcheck::run_if_asked("PORT", payments::config::DEFAULT_PORT);
     common::telemetry::init();
     let config = PaymentsConfig::from_env(&Env::process())?;
     let app = Application::build(config).await?;

@@ -3,6 +3,7 @@ use tickets::startup::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    healthcheck::run_if_asked("PORT", tickets::config::DEFAULT_PORT);
     common::telemetry::init();
     let config = tickets::config::from_env(&Env::process())?;
     let app = Application::build(config).await?;

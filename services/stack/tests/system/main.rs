@@ -2,6 +2,7 @@
 //! service, the ingress), driven through the ingress like a user would, with processes
 //! stopped and restarted mid-scenario. Each scenario asserts end states, never timings.
 
+mod deployment;
 mod expiry;
 mod helpers;
 mod payment_race;
