@@ -12,8 +12,12 @@ use surrealdb::opt::auth::Root;
 
 use crate::config::{ConfigError, Env};
 
-/// A connection to one service's database.
-pub type Db = Surreal<Any>;
+/// A connection to one service's database, cheap to clone.
+///
+/// Shared behind an `Arc` on purpose: cloning a `Surreal` handle opens a new session, which
+/// on a server means signing in again (a password hash per clone, so per request once the
+/// handle sits in a request's state).
+pub type Db = std::sync::Arc<Surreal<Any>>;
 
 pub use surrealdb::Error as DbError;
 pub use surrealdb::types::{RecordId, RecordIdKey, SurrealValue};
@@ -98,19 +102,23 @@ pub async fn connect(config: &DbConfig) -> anyhow::Result<Db> {
         .await
         .context("signing in to SurrealDB")?;
     }
-    db.query(format!(
-        "DEFINE NAMESPACE IF NOT EXISTS {ns}; USE NS {ns}; DEFINE DATABASE IF NOT EXISTS {db};",
-        ns = ident(&config.namespace)?,
-        db = ident(&config.database)?,
-    ))
+    // Several services (or instances) may create the namespace at the same moment.
+    let (ns, name) = (ident(&config.namespace)?, ident(&config.database)?);
+    retry_conflicts(|| async {
+        db.query(format!(
+            "DEFINE NAMESPACE IF NOT EXISTS {ns}; USE NS {ns}; DEFINE DATABASE IF NOT EXISTS {name};"
+        ))
+        .await
+        .and_then(|r| r.check())
+        .map(drop)
+    })
     .await
-    .and_then(|r| r.check())
     .context("creating the namespace and database")?;
     db.use_ns(config.namespace.as_str())
         .use_db(config.database.as_str())
         .await
         .context("selecting the namespace and database")?;
-    Ok(db)
+    Ok(std::sync::Arc::new(db))
 }
 
 /// Connects and applies the service's schema (idempotent `DEFINE … IF NOT EXISTS` /

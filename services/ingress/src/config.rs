@@ -19,6 +19,9 @@ pub struct IngressConfig {
     pub upstreams: HashMap<&'static str, Vec<Uri>>,
     /// `UPSTREAM_TIMEOUT_SECONDS`, default 30: longest wait for an upstream's answer.
     pub timeout: Duration,
+    /// `TRUSTED_PROXIES`, default `127.0.0.1,::1`: peers whose `X-Forwarded-For` is believed
+    /// (the web server forwarding a browser's address when it renders a page).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 pub const DEFAULT_PORT: u16 = 8080;
@@ -59,6 +62,24 @@ impl IngressConfig {
             port: env.parse_or("PORT", DEFAULT_PORT)?,
             upstreams,
             timeout: env.seconds_or("UPSTREAM_TIMEOUT_SECONDS", 30)?,
+            trusted_proxies: match env.get("TRUSTED_PROXIES") {
+                None => vec![
+                    IpAddr::from([127, 0, 0, 1]),
+                    IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
+                ],
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse().map_err(|_| ConfigError::Invalid {
+                            name: "TRUSTED_PROXIES".into(),
+                            value: list.clone(),
+                            reason: format!("{s:?} is not an IP address"),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
         })
     }
 }

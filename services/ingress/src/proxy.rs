@@ -4,7 +4,7 @@
 //! skipped. No instance reachable: 502 in the common error shape.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -46,6 +46,7 @@ pub struct Proxy {
     client: Client<HttpConnector, Full<Bytes>>,
     upstreams: HashMap<&'static str, Upstream>,
     timeout: Duration,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl Proxy {
@@ -74,6 +75,7 @@ impl Proxy {
             client,
             upstreams,
             timeout: config.timeout,
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 }
@@ -114,7 +116,7 @@ pub async fn forward(
         }
         Err(_) => return ApiError::bad_request("Could not read the request body").into_response(),
     };
-    let headers = forwarded_headers(&parts.headers, peer);
+    let headers = forwarded_headers(&parts.headers, peer.ip(), &proxy.trusted_proxies);
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -178,14 +180,36 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
+/// last address in `X-Forwarded-For` that is not a trusted proxy (walking from the right,
+/// as each proxy appends the address it saw).
+fn client_address(incoming: &HeaderMap, peer: IpAddr, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = incoming
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .unwrap_or(peer)
+}
+
 /// The request's headers minus hop-by-hop ones, plus `X-Forwarded-For`, `X-Real-IP`,
-/// `X-Forwarded-Proto` and `X-Forwarded-Host`. `X-Real-IP` is always the peer's address:
-/// this is the edge, so a client cannot choose it.
-fn forwarded_headers(incoming: &HeaderMap, peer: SocketAddr) -> HeaderMap {
+/// `X-Forwarded-Proto` and `X-Forwarded-Host`. `X-Real-IP` is the client's address as this
+/// edge determines it: a client cannot choose it unless it is a trusted proxy.
+fn forwarded_headers(incoming: &HeaderMap, peer: IpAddr, trusted: &[IpAddr]) -> HeaderMap {
     let mut headers = incoming.clone();
     strip_hop_by_hop(&mut headers);
     headers.remove(header::CONTENT_LENGTH);
-    let ip = peer.ip().to_string();
+    let client = client_address(incoming, peer, trusted).to_string();
+    let ip = peer.to_string();
     let forwarded_for = match incoming
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
@@ -199,7 +223,7 @@ fn forwarded_headers(incoming: &HeaderMap, peer: SocketAddr) -> HeaderMap {
         }
     };
     set("x-forwarded-for", &forwarded_for);
-    set("x-real-ip", &ip);
+    set("x-real-ip", &client);
     set("x-forwarded-proto", "http");
     if let Some(host) = incoming.get(header::HOST).and_then(|v| v.to_str().ok()) {
         set("x-forwarded-host", host);
@@ -222,11 +246,28 @@ mod tests {
         incoming.insert("x-secret", HeaderValue::from_static("1"));
         incoming.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
         incoming.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        let out = forwarded_headers(&incoming, "192.168.1.5:5000".parse().unwrap());
+        let out = forwarded_headers(&incoming, "192.168.1.5".parse().unwrap(), &[]);
         assert_eq!(out[header::COOKIE], "session=abc");
         assert!(!out.contains_key(header::CONNECTION));
         assert!(!out.contains_key("x-secret"));
         assert_eq!(out["x-real-ip"], "192.168.1.5");
         assert_eq!(out["x-forwarded-for"], "10.0.0.1, 192.168.1.5");
+    }
+
+    #[test]
+    fn a_trusted_proxy_passes_on_the_client_address_and_others_cannot() {
+        let trusted: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap()];
+        let mut incoming = HeaderMap::new();
+        incoming.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9"),
+        );
+        let via_proxy = forwarded_headers(&incoming, "127.0.0.1".parse().unwrap(), &trusted);
+        assert_eq!(via_proxy["x-real-ip"], "203.0.113.9");
+        let direct = forwarded_headers(&incoming, "198.51.100.7".parse().unwrap(), &trusted);
+        assert_eq!(direct["x-real-ip"], "198.51.100.7");
+        let no_header =
+            forwarded_headers(&HeaderMap::new(), "127.0.0.1".parse().unwrap(), &trusted);
+        assert_eq!(no_header["x-real-ip"], "127.0.0.1");
     }
 }

@@ -22,10 +22,13 @@ const READY_LIMIT: Duration = Duration::from_secs(120);
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Where each service keeps its data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
     /// Embedded SurrealKV files under the data folder, one per service (one instance each).
     Embedded,
+    /// A SurrealDB server (the workspace's `surreal` binary) that the stack starts, with a
+    /// database per service that all its instances share.
+    Server,
 }
 
 /// What to run and where.
@@ -47,6 +50,8 @@ pub struct StackConfig {
     /// The web app's site folder (`target/site`); `None` runs without the web server.
     pub site_root: Option<PathBuf>,
     pub storage: Storage,
+    /// The SurrealDB server's root password (`Storage::Server`).
+    pub surreal_password: String,
     /// Extra variables for every child (e.g. `ORDER_EXPIRATION_SECONDS`).
     pub env: Vec<(String, String)>,
     pub output: Output,
@@ -71,6 +76,7 @@ impl StackConfig {
             scale: BTreeMap::new(),
             site_root: None,
             storage: Storage::Embedded,
+            surreal_password: random_key(),
             env: Vec::new(),
             output: Output::Console,
         })
@@ -83,7 +89,7 @@ impl StackConfig {
         if config.bin_dir.ends_with("deps") {
             config.bin_dir.pop();
         }
-        for binary in SERVICES.iter().chain(&["ingress"]) {
+        for binary in SERVICES.iter().chain(&["ingress", "surreal"]) {
             anyhow::ensure!(
                 config.bin_dir.join(binary).exists(),
                 "{binary} is not built in {}: run `cargo build --bins` (or `cargo test --workspace`) first",
@@ -109,6 +115,7 @@ pub struct Stack {
     config: StackConfig,
     nats: Option<Managed>,
     nats_url: String,
+    surreal: Option<Managed>,
     services: BTreeMap<&'static str, Vec<Managed>>,
     web: Option<Managed>,
     ingress: Managed,
@@ -168,6 +175,43 @@ impl Stack {
             }
         };
 
+        let surreal = match config.storage {
+            Storage::Embedded => None,
+            Storage::Server => {
+                let port = free_port()?;
+                let data = absolute(&config.data_dir.join("surreal"))?;
+                let mut surreal = Managed::new(
+                    Spec {
+                        name: "surrealdb".to_owned(),
+                        program: config.bin_dir.join("surreal"),
+                        args: vec![
+                            "start".into(),
+                            "--bind".into(),
+                            format!("127.0.0.1:{port}"),
+                            "--user".into(),
+                            "root".into(),
+                            "--pass".into(),
+                            config.surreal_password.clone(),
+                            "--log".into(),
+                            "warn".into(),
+                            format!("surrealkv://{}", data.display()),
+                        ],
+                        env: Vec::new(),
+                        port: Some(port),
+                        ready_path: Some("/health"),
+                    },
+                    config.output.clone(),
+                );
+                surreal.start()?;
+                surreal.wait_ready(READY_LIMIT).await?;
+                Some(surreal)
+            }
+        };
+        let surreal_url = surreal
+            .as_ref()
+            .and_then(Managed::port)
+            .map(|port| format!("ws://127.0.0.1:{port}"));
+
         let ingress_port = if config.port == 0 {
             free_port()?
         } else {
@@ -179,7 +223,8 @@ impl Stack {
         for service in SERVICES {
             let mut instances = Vec::new();
             for index in 0..config.instances(service) {
-                let spec = service_spec(&config, service, index, &nats_url)?;
+                let spec =
+                    service_spec(&config, service, index, &nats_url, surreal_url.as_deref())?;
                 let mut instance = Managed::new(spec, config.output.clone());
                 instance.start()?;
                 instances.push(instance);
@@ -243,6 +288,7 @@ impl Stack {
             config,
             nats,
             nats_url,
+            surreal,
             services,
             web,
             ingress,
@@ -265,6 +311,15 @@ impl Stack {
         &self.config.jwt_key
     }
 
+    /// The SurrealDB server's address and root password, with `Storage::Server`.
+    pub fn surreal(&self) -> Option<(String, String)> {
+        let port = self.surreal.as_ref()?.port()?;
+        Some((
+            format!("ws://127.0.0.1:{port}"),
+            self.config.surreal_password.clone(),
+        ))
+    }
+
     /// The instances of a service.
     pub fn instances(&mut self, service: &str) -> &mut [Managed] {
         self.services
@@ -284,6 +339,7 @@ impl Stack {
         let all = self
             .nats
             .iter_mut()
+            .chain(self.surreal.iter_mut())
             .chain(self.services.values_mut().flatten())
             .chain(self.web.iter_mut())
             .chain(std::iter::once(&mut self.ingress));
@@ -310,6 +366,9 @@ impl Stack {
             .flatten()
             .map(|instance| instance.stop(STOP_GRACE));
         futures_join_all(stops).await;
+        if let Some(surreal) = self.surreal.as_mut() {
+            surreal.stop(STOP_GRACE).await;
+        }
         if let Some(nats) = self.nats.as_mut() {
             nats.stop(STOP_GRACE).await;
         }
@@ -333,6 +392,7 @@ fn service_spec(
     service: &str,
     index: usize,
     nats_url: &str,
+    surreal_url: Option<&str>,
 ) -> anyhow::Result<Spec> {
     let port = free_port()?;
     let name = if config.instances(service) > 1 {
@@ -348,8 +408,13 @@ fn service_spec(
         ("NATS_URL".to_owned(), nats_url.to_owned()),
         ("JWT_KEY".to_owned(), config.jwt_key.clone()),
     ]);
-    match &config.storage {
-        Storage::Embedded => env.push((
+    match (config.storage, surreal_url) {
+        (Storage::Server, Some(url)) => env.extend([
+            ("SURREAL_URL".to_owned(), url.to_owned()),
+            ("SURREAL_USER".to_owned(), "root".to_owned()),
+            ("SURREAL_PASS".to_owned(), config.surreal_password.clone()),
+        ]),
+        _ => env.push((
             "SURREAL_URL".to_owned(),
             format!(
                 "surrealkv://{}",

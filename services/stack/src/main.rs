@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use common::config::Env;
-use stack::{Stack, StackConfig};
+use stack::{Stack, StackConfig, Storage};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,6 +22,17 @@ async fn main() -> anyhow::Result<()> {
         None => stored_key(&data_dir.join("jwt-key"))?,
     };
     config.scale = parse_scale(&env.get("GITTIX_SCALE").unwrap_or_default())?;
+    // Several instances of a service share one database: through a SurrealDB server.
+    config.storage = match env.get("GITTIX_STORAGE").as_deref() {
+        Some("server") => Storage::Server,
+        Some("embedded") => Storage::Embedded,
+        None if config.scale.values().any(|n| *n > 1) => Storage::Server,
+        None => Storage::Embedded,
+        Some(other) => anyhow::bail!("GITTIX_STORAGE={other:?}: expected server or embedded"),
+    };
+    if config.storage == Storage::Server {
+        config.surreal_password = stored_key(&data_dir.join("surreal-pass"))?;
+    }
     config.site_root = env.get("GITTIX_SITE_ROOT").map(PathBuf::from);
 
     let mut stack = Stack::start(config).await?;

@@ -71,6 +71,7 @@ async fn spawn_ingress(upstreams: HashMap<&'static str, Vec<String>>) -> TestIng
             .map(|(service, urls)| (service, urls.iter().map(|u| u.parse().unwrap()).collect()))
             .collect(),
         timeout: Duration::from_secs(10),
+        trusted_proxies: vec![IpAddr::from([127, 0, 0, 1])],
     };
     let ingress = Ingress::bind(&config).await.unwrap();
     let address = format!("http://127.0.0.1:{}", ingress.port());

@@ -14,18 +14,44 @@ pub struct System {
     pub client: reqwest::Client,
     keys: SessionKeys,
     _dir: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 pub struct User {
     pub cookie: String,
 }
 
+/// Systems are big (a dozen processes or more): the tests take turns, so that two of them
+/// never compete for the machine's cores.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 impl System {
     /// Starts the system with extra variables for every service.
     pub async fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_scaled(&[], env).await
+    }
+
+    /// Starts the system with several instances of some services, which share their
+    /// databases on a SurrealDB server.
+    pub async fn start_scaled(scale: &[(&str, usize)], env: &[(&str, &str)]) -> Self {
+        Self::start_with(!scale.is_empty(), scale, env).await
+    }
+
+    /// One instance of each service, on a SurrealDB server (so that tests can read every
+    /// database while the services run).
+    pub async fn start_on_server(env: &[(&str, &str)]) -> Self {
+        Self::start_with(true, &[], env).await
+    }
+
+    async fn start_with(server: bool, scale: &[(&str, usize)], env: &[(&str, &str)]) -> Self {
         common::telemetry::init_for_tests();
+        let turn = TURN.lock().await;
         let dir = tempfile::tempdir().unwrap();
         let mut config = StackConfig::for_tests(dir.path()).expect("the binaries are built");
+        if server {
+            config.storage = stack::Storage::Server;
+        }
+        config.scale = scale.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect();
         config.env = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -39,13 +65,39 @@ impl System {
             client: reqwest::Client::new(),
             keys,
             _dir: dir,
+            _turn: turn,
         }
+    }
+
+    /// A connection to a service's database on the SurrealDB server (scaled systems).
+    pub async fn database(&self, service: &str) -> common::db::Db {
+        let (url, password) = self.stack.surreal().expect("a SurrealDB server");
+        common::db::connect(&common::db::DbConfig {
+            url,
+            namespace: "gittix".into(),
+            database: service.into(),
+            credentials: Some(("root".into(), password)),
+        })
+        .await
+        .expect("the SurrealDB server answers")
+    }
+
+    /// A connection to the system's NATS.
+    pub async fn bus(&self) -> common::bus::Bus {
+        common::bus::Bus::connect(self.stack.nats_url(), "tests")
+            .await
+            .expect("NATS answers")
     }
 
     /// A user with a valid session (minted with the system's key, as auth would).
     /// Where the system keeps its data (one folder per service).
     pub fn data_dir(&self) -> std::path::PathBuf {
         self._dir.path().to_path_buf()
+    }
+
+    /// A token for a user, signed with the system's key but with these claims.
+    pub fn token_with(&self, claims: &common::session::Claims) -> String {
+        self.keys.mint_claims(claims)
     }
 
     pub fn user(&self) -> User {

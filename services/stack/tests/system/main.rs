@@ -5,5 +5,8 @@
 mod deployment;
 mod expiry;
 mod helpers;
+mod hostile;
 mod payment_race;
 mod price_race;
+mod reliability;
+mod security;

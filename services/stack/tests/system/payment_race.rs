@@ -24,7 +24,59 @@ struct ChargeRow {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_charged_order_is_complete_or_refunded() {
-    let mut system = System::start(&[("ORDER_EXPIRATION_SECONDS", "2")]).await;
+    race(&mut System::start(&[("ORDER_EXPIRATION_SECONDS", "2")]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_charged_order_is_complete_or_refunded_across_instances() {
+    let scale = [("tickets", 2), ("orders", 2), ("payments", 2)];
+    race(&mut System::start_scaled(&scale, &[("ORDER_EXPIRATION_SECONDS", "2")]).await).await;
+}
+
+/// What the payments service recorded, read from its database: through the SurrealDB
+/// server when there is one, else from its files while it is stopped (and started again).
+async fn payments_state(system: &mut System) -> (Vec<PaymentRow>, Vec<ChargeRow>) {
+    async fn read(db: &common::db::Db) -> (Vec<PaymentRow>, Vec<ChargeRow>) {
+        let payments = db
+            .query("SELECT order_id, refunded FROM payment")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        let charges = db
+            .query("SELECT order_id, refunded FROM sandbox_charge")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        (payments, charges)
+    }
+    if system.stack.surreal().is_some() {
+        return read(&system.database("payments").await).await;
+    }
+    let payments = &mut system.stack.instances("payments")[0];
+    payments.stop(Duration::from_secs(10)).await;
+    let state = {
+        let db = db::connect(&DbConfig {
+            url: format!(
+                "surrealkv://{}",
+                system.data_dir().join("payments").display()
+            ),
+            ..DbConfig::memory("payments")
+        })
+        .await
+        .unwrap();
+        read(&db).await
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let payments = &mut system.stack.instances("payments")[0];
+    payments.start().unwrap();
+    payments.wait_ready(Duration::from_secs(60)).await.unwrap();
+    state
+}
+
+/// Ten orders paid around the moment each one's window closes.
+async fn race(system: &mut System) {
     let seller = system.user();
     let mut orders = Vec::new();
     for round in 0..10u64 {
@@ -77,36 +129,10 @@ async fn every_charged_order_is_complete_or_refunded() {
         final_status.len()
     );
 
-    // Look behind the payments service: stop it, read its database, start it again until
-    // the refunds it owes have all been made.
-    let data = system.data_dir().join("payments");
+    // Look behind the payments service until the refunds it owes have all been made.
     let mut checked = false;
     for _ in 0..30 {
-        system.stack.instances("payments")[0]
-            .stop(Duration::from_secs(10))
-            .await;
-        let (payments, charges) = {
-            let db = db::connect(&DbConfig {
-                url: format!("surrealkv://{}", data.display()),
-                ..DbConfig::memory("payments")
-            })
-            .await
-            .unwrap();
-            let payments: Vec<PaymentRow> = db
-                .query("SELECT order_id, refunded FROM payment")
-                .await
-                .unwrap()
-                .take(0)
-                .unwrap();
-            let charges: Vec<ChargeRow> = db
-                .query("SELECT order_id, refunded FROM sandbox_charge")
-                .await
-                .unwrap()
-                .take(0)
-                .unwrap();
-            (payments, charges)
-        };
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (payments, charges) = payments_state(system).await;
         let settled = payments
             .iter()
             .all(|p| (final_status[&p.order_id] == "cancelled") == p.refunded);
@@ -126,12 +152,6 @@ async fn every_charged_order_is_complete_or_refunded() {
             checked = true;
             break;
         }
-        let payments_instance = &mut system.stack.instances("payments")[0];
-        payments_instance.start().unwrap();
-        payments_instance
-            .wait_ready(Duration::from_secs(60))
-            .await
-            .unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(checked, "refunds never caught up");

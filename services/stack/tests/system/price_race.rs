@@ -8,7 +8,17 @@ use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edit_and_a_purchase_at_the_same_instant_end_in_agreement() {
-    let system = System::start(&[]).await;
+    race(&System::start(&[]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_price_race_ends_in_agreement_across_instances() {
+    race(&System::start_scaled(&[("tickets", 2), ("orders", 2)], &[]).await).await;
+}
+
+/// Rounds of an edit and a purchase of one ticket at the same instant; then every replica
+/// is checked against the tickets service.
+async fn race(system: &System) {
     let seller = system.user();
     let buyer = system.user();
     const ROUNDS: usize = 12;

@@ -1,0 +1,11 @@
+//! `surreal`: SurrealDB's server, the same 3.x line as the SDK the services use, built from
+//! the `surrealdb-server` crate so that nothing has to be downloaded. The stack starts it
+//! when a service runs as several instances:
+//!
+//! ```sh
+//! surreal start --bind 127.0.0.1:8000 --user root --pass secret surrealkv://data/surreal
+//! ```
+
+fn main() -> std::process::ExitCode {
+    surrealdb_server::init(surrealdb_server::core::CommunityComposer())
+}
