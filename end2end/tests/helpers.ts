@@ -10,6 +10,14 @@ export const test = base.extend<{ failOnPageErrors: void }>({
       const errors: string[] = [];
       const watch = (page: Page) => {
         page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
+        // A request that failed on the network (not one cancelled by a navigation) says more
+        // than the console error it causes.
+        page.on("requestfailed", (request) => {
+          const failure = request.failure()?.errorText ?? "unknown";
+          if (!failure.includes("ERR_ABORTED")) {
+            errors.push(`${request.method()} ${request.url()} failed: ${failure}`);
+          }
+        });
         page.on("console", (message) => {
           // Failed requests the test provoked on purpose (4xx answers) are not page errors.
           if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {

@@ -328,6 +328,19 @@ impl Stack {
             .unwrap_or_default()
     }
 
+    /// Every running process the stack manages (NATS and the SurrealDB server included), by
+    /// name, with its process id.
+    pub fn processes(&self) -> Vec<(String, u32)> {
+        self.nats
+            .iter()
+            .chain(self.surreal.iter())
+            .chain(self.services.values().flatten())
+            .chain(self.web.iter())
+            .chain(std::iter::once(&self.ingress))
+            .filter_map(|p| Some((p.name().to_owned(), p.pid()?)))
+            .collect()
+    }
+
     /// The NATS server the stack started, if it started one.
     pub fn nats(&mut self) -> Option<&mut Managed> {
         self.nats.as_mut()

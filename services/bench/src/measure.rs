@@ -1,0 +1,75 @@
+//! Small measuring helpers: percentiles, resident memory, compressed sizes.
+
+use std::io::Write;
+use std::time::Duration;
+
+/// Latencies summarised.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    pub count: usize,
+}
+
+/// Nearest-rank percentiles of `samples`.
+pub fn summarise(mut samples: Vec<Duration>) -> Summary {
+    samples.sort();
+    let rank = |p: f64| {
+        if samples.is_empty() {
+            return Duration::ZERO;
+        }
+        let index = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+        samples[index.clamp(1, samples.len()) - 1]
+    };
+    Summary {
+        p50: rank(50.0),
+        p99: rank(99.0),
+        max: samples.last().copied().unwrap_or_default(),
+        count: samples.len(),
+    }
+}
+
+/// Resident memory of a process, in bytes (Linux).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Size of `bytes` gzip-compressed at the best level.
+pub fn gzip_size(bytes: &[u8]) -> usize {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory").len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let summary = summarise(samples);
+        assert_eq!(summary.p50, Duration::from_millis(50));
+        assert_eq!(summary.p99, Duration::from_millis(99));
+        assert_eq!(summary.max, Duration::from_millis(100));
+        assert_eq!(
+            summarise(vec![Duration::from_millis(7)]).p99,
+            Duration::from_millis(7)
+        );
+        assert_eq!(summarise(Vec::new()).count, 0);
+    }
+
+    #[test]
+    fn compressed_sizes_shrink_repetitive_data() {
+        assert!(gzip_size(&[b'a'; 10_000]) < 200);
+    }
+
+    #[test]
+    fn this_process_has_resident_memory() {
+        assert!(rss_bytes(std::process::id()).unwrap() > 0);
+    }
+}
