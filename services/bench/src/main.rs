@@ -338,8 +338,7 @@ async fn main() -> anyhow::Result<()> {
             ours,
             base_api,
         ));
-        let peaks = peaks.lock().unwrap().clone();
-        peaks
+        peaks.lock().unwrap().clone()
     };
     for (name, rss) in &idle {
         memory_rows.insert(name.clone(), (*rss, *peak.get(name).unwrap_or(rss)));
