@@ -37,8 +37,10 @@ pub async fn insert(
     email: &Email,
     password_hash: String,
 ) -> Result<(), DbError> {
-    outbox
-        .commit(
+    // Two sign-ups for one email at once: the loser sees a conflict, and on retry the
+    // unique index's duplicate error, which the caller turns into "Email in use".
+    let create = || {
+        outbox.commit(
             Tx::new()
                 .statement(
                     "CREATE type::record('user', $id) \
@@ -46,7 +48,8 @@ pub async fn insert(
                 )
                 .bind("id", id.to_owned())
                 .bind("email", email.as_str().to_owned())
-                .bind("password_hash", password_hash),
+                .bind("password_hash", password_hash.clone()),
         )
-        .await
+    };
+    common::db::retry_while(create, common::db::is_conflict).await
 }

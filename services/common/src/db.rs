@@ -170,17 +170,28 @@ pub fn is_duplicate(error: &DbError) -> bool {
 /// Runs `op` again while it fails with a transaction conflict or a stale version guard,
 /// with a short jittered backoff, up to a bound; any other error is returned at once. `op`
 /// must read what it decides on afresh each time (optimistic concurrency).
-pub async fn retry_conflicts<T, E, F, Fut>(mut op: F) -> Result<T, E>
+pub async fn retry_conflicts<T, E, F, Fut>(op: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     E: AsConflict,
 {
+    retry_while(op, E::is_conflict).await
+}
+
+/// Runs `op` again while its error satisfies `retryable`, with the backoff and bound of
+/// [`retry_conflicts`]. With [`is_conflict`] it retries storage conflicts only, for
+/// statements whose version guards must not be retried.
+pub async fn retry_while<T, E, F, Fut>(mut op: F, retryable: impl Fn(&E) -> bool) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     const ATTEMPTS: u32 = 12;
     let mut attempt = 0;
     loop {
         match op().await {
-            Err(err) if attempt + 1 < ATTEMPTS && err.is_conflict() => {
+            Err(err) if attempt + 1 < ATTEMPTS && retryable(&err) => {
                 attempt += 1;
                 let jitter = u64::from(ulid::Ulid::new().random() as u16 % 20);
                 tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter)).await;

@@ -9,7 +9,8 @@ use crate::store;
 
 /// Refunds the order's payment if the order is cancelled and the payment is not refunded
 /// yet. Safe to run twice at once: the refund's idempotency key makes the provider refund
-/// once. Returns whether there was anything to refund.
+/// once. Returns whether the order is cancelled, in which case its payment (if any) has
+/// been refunded, here or by whoever got there first.
 pub async fn refund_if_cancelled(state: &AppState, order_id: &str) -> anyhow::Result<bool> {
     let cancelled = store::order(&state.db, order_id)
         .await?
@@ -18,10 +19,10 @@ pub async fn refund_if_cancelled(state: &AppState, order_id: &str) -> anyhow::Re
         return Ok(false);
     }
     let Some(payment) = store::payment_for(&state.db, order_id).await? else {
-        return Ok(false);
+        return Ok(true);
     };
     if payment.refunded {
-        return Ok(false);
+        return Ok(true);
     }
     match state
         .gateway

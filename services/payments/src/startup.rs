@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use common::bus::ListenOptions;
 use common::db::Db;
-use common::events::{OrderCancelled, OrderCompleted, OrderCreated};
+use common::events::{OrderCancelled, OrderCompleted, OrderCreated, PaymentCreated};
 use common::outbox::Outbox;
 use common::service::Service;
 use common::session::SessionKeys;
@@ -14,6 +14,7 @@ use crate::config::PaymentsConfig;
 use crate::events::order_cancelled::CancelOrder;
 use crate::events::order_completed::CompleteOrder;
 use crate::events::order_created::ReplicateOrder;
+use crate::events::payment_created::RefundLatePayment;
 use crate::gateway::Gateway;
 use crate::gateway::sandbox::{self, Sandbox};
 use crate::gateway::stripe::Stripe;
@@ -63,6 +64,9 @@ impl Application {
         }));
         service.listen::<OrderCompleted, _>(Arc::new(CompleteOrder {
             db: state.db.clone(),
+        }));
+        service.listen::<PaymentCreated, _>(Arc::new(RefundLatePayment {
+            state: state.clone(),
         }));
         service.relay();
         let router = routes::payments::router().with_state(state);

@@ -1,7 +1,7 @@
 //! The payments database: a replica of orders, one claim per order that lets a single
 //! charge run at a time, and the payments made.
 
-use common::db::{Db, DbError, RecordId};
+use common::db::{Db, DbError, RecordId, is_conflict, retry_while};
 use common::events::{OrderStatus, PaymentCreated};
 use common::outbox::{Outbox, Tx};
 use surrealdb::types::SurrealValue;
@@ -123,6 +123,11 @@ fn claim_record(order_id: &str) -> RecordId {
 /// `stale_secs` (its holder crashed) is taken over with the same attempt, so the provider's
 /// idempotency returns whatever that attempt did.
 pub async fn claim(db: &Db, order_id: &str, stale_secs: i64) -> Result<Claim, DbError> {
+    retry_while(|| try_claim(db, order_id, stale_secs), is_conflict).await
+}
+
+/// One attempt at [`claim`]; fails with a conflict when another instance raced it.
+async fn try_claim(db: &Db, order_id: &str, stale_secs: i64) -> Result<Claim, DbError> {
     let created = db
         .query("CREATE $rid CONTENT { state: 'charging', attempt: 1, updated_at: time::now() }")
         .bind(("rid", claim_record(order_id)))
@@ -180,16 +185,19 @@ pub async fn release_claim(
     attempt: i64,
     next_attempt: bool,
 ) -> Result<(), DbError> {
-    db.query(
-        "UPDATE $rid SET state = 'failed', attempt = $next, updated_at = time::now() \
-         WHERE state = 'charging' AND attempt = $attempt",
-    )
-    .bind(("rid", claim_record(order_id)))
-    .bind(("attempt", attempt))
-    .bind(("next", if next_attempt { attempt + 1 } else { attempt }))
-    .await?
-    .check()?;
-    Ok(())
+    let release = || async {
+        db.query(
+            "UPDATE $rid SET state = 'failed', attempt = $next, updated_at = time::now() \
+             WHERE state = 'charging' AND attempt = $attempt",
+        )
+        .bind(("rid", claim_record(order_id)))
+        .bind(("attempt", attempt))
+        .bind(("next", if next_attempt { attempt + 1 } else { attempt }))
+        .await?
+        .check()?;
+        Ok(())
+    };
+    retry_while(release, is_conflict).await
 }
 
 // ---------------------------------------------------------------- payments
@@ -205,8 +213,17 @@ pub struct Payment {
 }
 
 /// Records the charge: the claim becomes `charged`, the payment is stored and
-/// `payment:created` staged, all in one transaction.
+/// `payment:created` staged, all in one transaction. A storage conflict is retried; the
+/// claim's guard failing (another request took the claim over) is not.
 pub async fn record_payment(
+    outbox: &Outbox,
+    attempt: i64,
+    payment: &Payment,
+) -> Result<(), DbError> {
+    retry_while(|| try_record_payment(outbox, attempt, payment), is_conflict).await
+}
+
+async fn try_record_payment(
     outbox: &Outbox,
     attempt: i64,
     payment: &Payment,
@@ -252,10 +269,17 @@ pub async fn payments(db: &Db) -> Result<Vec<Payment>, DbError> {
         .take(0)
 }
 
+/// Marks the payment refunded; the order's cancellation and the payment request can both
+/// get here at once, so a conflict between them is retried.
 pub async fn mark_refunded(db: &Db, payment_id: &str) -> Result<(), DbError> {
-    db.query("UPDATE $rid SET refunded = true, refunded_at = time::now() WHERE refunded = false")
+    let mark = || async {
+        db.query(
+            "UPDATE $rid SET refunded = true, refunded_at = time::now() WHERE refunded = false",
+        )
         .bind(("rid", RecordId::new("payment", payment_id)))
         .await?
         .check()?;
-    Ok(())
+        Ok(())
+    };
+    retry_while(mark, is_conflict).await
 }

@@ -3,6 +3,7 @@
 pub mod order_cancelled;
 pub mod order_completed;
 pub mod order_created;
+pub mod payment_created;
 
 use std::time::Duration;
 

@@ -107,7 +107,15 @@ async fn create(
     store::record_payment(&state.outbox, attempt, &payment).await?;
     tracing::info!(%order_id, payment_id = %payment.id, gateway = state.gateway.name(), "charged");
     // The order may have been cancelled while the card was charged (it expired, say).
-    if refund_if_cancelled(&state, &order_id).await? {
+    let cancelled = store::order(&state.db, &order_id)
+        .await?
+        .is_some_and(|o| o.status() == Some(OrderStatus::Cancelled));
+    if cancelled {
+        if let Err(error) = refund_if_cancelled(&state, &order_id).await {
+            // The charge is recorded and its payment:created event staged with it; the
+            // service's own listener of that event retries the refund until it is made.
+            tracing::warn!(%order_id, error = format!("{error:#}"), "refund deferred");
+        }
         return Err(PaymentsError::Cancelled);
     }
     Ok((

@@ -86,3 +86,56 @@ async fn a_charge_that_lands_on_an_order_cancelled_meanwhile_is_refunded_at_once
         );
     }
 }
+
+/// The request that charged crashes before it can refund: the charge and its
+/// `payment:created` event were committed together, and the service's own listener of that
+/// event makes the refund.
+#[tokio::test]
+async fn a_charge_whose_request_died_before_refunding_is_still_refunded() {
+    use payments::gateway::{ChargeRequest, Gateway};
+    use payments::store::{Claim, Payment};
+
+    let app = TestApp::spawn().await;
+    let buyer = app.user();
+    let order = app.order(&buyer, 1800).await;
+    // What the request did before it died: claim, charge, record.
+    let Claim::Granted { attempt } = store::claim(&app.db, &order, 120).await.unwrap() else {
+        panic!("the claim is free");
+    };
+    let charge = Sandbox::new(app.db.clone())
+        .charge(&ChargeRequest {
+            amount: 1800,
+            currency: "usd".into(),
+            source: "tok_visa".into(),
+            description: "late".into(),
+            order_id: order.clone(),
+            idempotency_key: format!("charge-{order}-{attempt}"),
+        })
+        .await
+        .unwrap();
+    // Meanwhile the order expired, and its cancellation found no payment to refund.
+    app.cancel_order(&order, 1).await;
+    let outbox = common::outbox::Outbox::new(app.db.clone());
+    let payment = Payment {
+        id: common::db::new_id(),
+        order_id: order.clone(),
+        stripe_id: charge.id.clone(),
+        amount: 1800,
+        refunded: false,
+    };
+    store::record_payment(&outbox, attempt, &payment)
+        .await
+        .unwrap();
+
+    eventually("the refund", || async {
+        let payment = store::payment_for(&app.db, &order).await.unwrap()?;
+        payment.refunded.then_some(())
+    })
+    .await;
+    let charges = Sandbox::charges(&app.db).await.unwrap();
+    assert!(
+        charges
+            .iter()
+            .any(|c| c.charge_id == charge.id && c.refunded)
+    );
+}
