@@ -2,13 +2,16 @@
 //! WebAssembly and CSS, and runs the app's server functions (which call the services through
 //! the ingress, see `app::api::backend`).
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use app::api::backend::Backend;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::http::Request;
-use axum::response::IntoResponse;
+use axum::http::{Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use leptos::config::{LeptosOptions, get_configuration};
 use leptos::prelude::provide_context;
@@ -39,8 +42,13 @@ pub fn backend_from_env() -> anyhow::Result<Backend> {
     Backend::new(&url).map_err(anyhow::Error::msg)
 }
 
-/// Pages, server functions (under `/_fn`), static files and `/healthz`.
-pub fn router(options: LeptosOptions, backend: Backend) -> Router {
+/// How long a page may take to render before the browser gets a "try again" page instead:
+/// longer than the backend client's own 30-second timeout would only keep people waiting.
+pub const PAGE_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Pages, server functions (under `/_fn`), static files and `/healthz`. A page that has not
+/// rendered within `page_deadline` answers 503 with a static "try again" page.
+pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration) -> Router {
     let routes = generate_route_list(App);
     let context = move || provide_context(backend.clone());
     let server_fns = {
@@ -49,19 +57,55 @@ pub fn router(options: LeptosOptions, backend: Backend) -> Router {
             leptos_axum::handle_server_fns_with_context(context.clone(), request)
         }
     };
+    // Layers apply to the routes added before them: the deadline covers the pages only.
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/_fn/{*name}", post(server_fns.clone()).get(server_fns))
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
+        .layer(axum::middleware::from_fn(
+            move |request: Request<Body>, next: Next| within(page_deadline, request, next),
+        ))
+        .route("/healthz", get(healthz))
+        .route("/_fn/{*name}", post(server_fns.clone()).get(server_fns))
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
         .layer(CompressionLayer::new())
         .with_state(options)
 }
+
+/// Runs the page render, or answers 503 when it outlasts `deadline`. Pages render in
+/// Leptos's async mode, so nothing has been sent yet when the deadline passes. The backend
+/// client's timeouts bound every call a page makes; this bounds the render itself, which
+/// has been seen to stall in tests that render several pages at once in one process.
+async fn within(deadline: Duration, request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(path, ?deadline, "the page did not render in time");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::RETRY_AFTER, "5"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                Html(STALLED_PAGE),
+            )
+                .into_response()
+        }
+    }
+}
+
+const STALLED_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>Temporarily unavailable · GitTix</title><link rel="stylesheet" href="/pkg/gittix.css"/></head>
+<body><main class="container"><section class="card notice">
+<h1>We'll be right back</h1>
+<p>This page took too long to load. Please try again in a moment.</p>
+<p><a href="">Try again</a></p>
+</section></main></body></html>"#;
 
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))

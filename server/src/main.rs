@@ -7,7 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let options = server::leptos_options()?;
     let backend = server::backend_from_env()?;
     let address = options.site_addr;
-    let router = server::router(options, backend);
+    let router = server::router(options, backend, server::PAGE_DEADLINE);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;

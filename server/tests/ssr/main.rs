@@ -3,6 +3,7 @@
 //! backend gives a friendly page.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::api::backend::Backend;
 use axum::Router;
@@ -54,11 +55,15 @@ async fn spawn_ingress(seen: Seen) -> String {
 }
 
 async fn spawn_web(ingress_url: &str) -> String {
+    spawn_web_with_deadline(ingress_url, server::PAGE_DEADLINE).await
+}
+
+async fn spawn_web_with_deadline(ingress_url: &str, deadline: Duration) -> String {
     let options = LeptosOptions::builder()
         .output_name("gittix")
         .site_root("target/site")
         .build();
-    let router = server::router(options, Backend::new(ingress_url).unwrap());
+    let router = server::router(options, Backend::new(ingress_url).unwrap(), deadline);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -69,8 +74,13 @@ async fn spawn_web(ingress_url: &str) -> String {
     url
 }
 
-// Leptos renders on a multi-threaded runtime in production; on the test macro's default
-// single-threaded one the server-side render never finishes, so every test asks for threads.
+/// One test at a time. Leptos renders on a multi-threaded runtime in production (on the
+/// test macro's default single-threaded one the render never finishes, so every test asks
+/// for threads). Several of these tests rendering at once in one process, each on its own
+/// runtime, left about one run in twenty with a page render that never finished; one at a
+/// time, none did in 160 tests, and one server under concurrent load never did either. The
+/// server's page deadline (tested below) bounds such a stall in production.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -81,6 +91,7 @@ fn client() -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_page_is_rendered_with_the_user_of_the_forwarded_cookie() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let seen = Seen::default();
     let web = spawn_web(&spawn_ingress(seen.clone()).await).await;
     let html = client()
@@ -102,6 +113,7 @@ async fn the_page_is_rendered_with_the_user_of_the_forwarded_cookie() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_anonymous_page_shows_the_signed_out_header() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let seen = Seen::default();
     let web = spawn_web(&spawn_ingress(seen.clone()).await).await;
     let html = client()
@@ -121,6 +133,7 @@ async fn an_anonymous_page_shows_the_signed_out_header() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_form_sign_in_passes_the_cookie_back_and_redirects() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let web = spawn_web(&spawn_ingress(Seen::default()).await).await;
     let response = client()
         .post(format!("{web}/_fn/signin"))
@@ -144,6 +157,7 @@ async fn a_plain_form_sign_in_passes_the_cookie_back_and_redirects() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_backend_shows_a_friendly_page() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let dead = format!("http://127.0.0.1:{}", free_port());
     let web = spawn_web(&dead).await;
     let response = client().get(format!("{web}/")).send().await.unwrap();
@@ -154,6 +168,31 @@ async fn an_unreachable_backend_shows_a_friendly_page() {
         html.contains("can&#x27;t reach its services") || html.contains("can't reach its services"),
         "{html}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_does_not_render_in_time_answers_a_try_again_page() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    // An ingress that accepts and never answers: the backend client would wait 30 s.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ingress = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let web = spawn_web_with_deadline(&ingress, Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let response = client().get(format!("{web}/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("This page took too long to load"), "{html}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The deadline is for pages: the health check is not behind it.
+    let health = client().get(format!("{web}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
 }
 
 fn free_port() -> u16 {
