@@ -385,7 +385,12 @@ async fn a_poison_event_on_every_consumer_is_set_aside_and_the_streams_keep_flow
         ),
         (
             "payments",
-            &["order.created", "order.cancelled", "order.completed"],
+            &[
+                "order.created",
+                "order.cancelled",
+                "order.completed",
+                "payment.created",
+            ],
         ),
         (
             "expiration",
