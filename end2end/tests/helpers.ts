@@ -6,15 +6,17 @@ import { test as base, expect, type Page } from "@playwright/test";
  */
 export const test = base.extend<{ failOnPageErrors: void }>({
   failOnPageErrors: [
-    async ({ context, browser }, use) => {
+    async ({ context, browser, javaScriptEnabled }, use) => {
       const errors: string[] = [];
-      const watch = (page: Page) => {
+      const watch = (page: Page, scripts: boolean) => {
         page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
         // A request that failed on the network (not one cancelled by a navigation) says more
         // than the console error it causes.
         page.on("requestfailed", (request) => {
           const failure = request.failure()?.errorText ?? "unknown";
-          if (!failure.includes("ERR_ABORTED")) {
+          // With JavaScript off, Chromium refuses to fetch the module script and calls it "csp".
+          const scriptsOff = !scripts && request.resourceType() === "script" && failure === "csp";
+          if (!failure.includes("ERR_ABORTED") && !scriptsOff) {
             errors.push(`${request.method()} ${request.url()} failed: ${failure}`);
           }
         });
@@ -25,13 +27,14 @@ export const test = base.extend<{ failOnPageErrors: void }>({
           }
         });
       };
-      context.pages().forEach(watch);
-      context.on("page", watch);
+      const scripts = javaScriptEnabled ?? true;
+      context.pages().forEach((page) => watch(page, scripts));
+      context.on("page", (page) => watch(page, scripts));
       // Pages the test opens in contexts of its own (a second user) are watched too.
       const newPage = browser.newPage.bind(browser);
       browser.newPage = async (options) => {
         const page = await newPage(options);
-        watch(page);
+        watch(page, options?.javaScriptEnabled ?? true);
         return page;
       };
       try {
