@@ -6,6 +6,9 @@
 //! surreal start --bind 127.0.0.1:8000 --user root --pass secret surrealkv://data/surreal
 //! ```
 
+// Release builds of SurrealDB's query engine need more than the default 128.
+#![recursion_limit = "256"]
+
 fn main() -> std::process::ExitCode {
     surrealdb_server::init(surrealdb_server::core::CommunityComposer())
 }
