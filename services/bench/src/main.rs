@@ -31,7 +31,7 @@ use stack::{Stack, StackConfig, Storage};
 use common::events::Event as _;
 
 use crate::load::{LoadResult, baseline_server};
-use crate::measure::{Summary, gzip_size, rss_bytes, summarise};
+use crate::measure::{Resident, Summary, gzip_size, resident, summarise};
 
 /// How much load each scenario gets.
 #[derive(Debug, Clone)]
@@ -200,11 +200,11 @@ impl Running {
     }
 
     /// Resident memory of every process, by name.
-    fn memory(&self) -> BTreeMap<String, u64> {
+    fn memory(&self) -> BTreeMap<String, Resident> {
         self.stack
             .processes()
             .into_iter()
-            .filter_map(|(name, pid)| Some((name, rss_bytes(pid)?)))
+            .filter_map(|(name, pid)| Some((name, resident(pid)?)))
             .collect()
     }
 }
@@ -285,7 +285,7 @@ async fn main() -> anyhow::Result<()> {
     )?;
 
     let mut rows = Vec::new();
-    let mut memory_rows: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut memory_rows: BTreeMap<String, (Resident, Resident)> = BTreeMap::new();
 
     eprintln!("starting the system…");
     let system = Running::start(Storage::Embedded, &plan, Some(site.clone())).await?;
@@ -314,16 +314,16 @@ async fn main() -> anyhow::Result<()> {
     let base = baseline_server(listing, "application/json").await?;
     let peak = {
         // Sample every process's resident memory while the load runs; keep each one's peak.
-        let peaks = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<String, u64>::new()));
+        let peaks = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<String, Resident>::new()));
         let sampler = {
             let (pids, peaks) = (system.stack.processes(), peaks.clone());
             tokio::spawn(async move {
                 loop {
                     for (name, pid) in &pids {
-                        if let Some(rss) = rss_bytes(*pid) {
+                        if let Some(now) = resident(*pid) {
                             let mut peaks = peaks.lock().unwrap();
                             let entry = peaks.entry(name.clone()).or_default();
-                            *entry = (*entry).max(rss);
+                            *entry = entry.max(now);
                         }
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -633,7 +633,7 @@ fn render(
     plan: &Plan,
     smoke: bool,
     rows: &[Row],
-    memory: &BTreeMap<String, (u64, u64)>,
+    memory: &BTreeMap<String, (Resident, Resident)>,
     bundle: &[(String, usize, usize)],
     processes: &[(String, u32)],
 ) -> String {
@@ -658,32 +658,34 @@ fn render(
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| process | resident, idle | resident, under `GET /api/tickets` load |"
+        "| process | resident, idle (private) | resident, under `GET /api/tickets` load (private) |"
     );
     let _ = writeln!(out, "|---|---|---|");
-    let (mut idle_total, mut load_total) = (0, 0);
+    let both = |r: Resident| format!("{} ({})", mib(r.total), mib(r.private));
+    let (mut idle_total, mut load_total) = (Resident::default(), Resident::default());
     for (name, (idle, load)) in memory {
-        let _ = writeln!(out, "| {name} | {} | {} |", mib(*idle), mib(*load));
+        let _ = writeln!(out, "| {name} | {} | {} |", both(*idle), both(*load));
         if name != "nats" {
-            idle_total += idle;
-            load_total += load;
+            idle_total.total += idle.total;
+            idle_total.private += idle.private;
+            load_total.total += load.total;
+            load_total.private += load.private;
         }
     }
+    let verdict = |bytes: u64, limit_mib: u64| {
+        if bytes <= limit_mib * 1024 * 1024 {
+            "met"
+        } else {
+            "**not met**"
+        }
+    };
     let _ = writeln!(
         out,
         "| **stack without NATS** | **{}** (target ≤ 100 MiB: {}) | **{}** (target ≤ 250 MiB: {}) |",
-        mib(idle_total),
-        if idle_total <= 100 * 1024 * 1024 {
-            "met"
-        } else {
-            "**not met**"
-        },
-        mib(load_total),
-        if load_total <= 250 * 1024 * 1024 {
-            "met"
-        } else {
-            "**not met**"
-        },
+        both(idle_total),
+        verdict(idle_total.total, 100),
+        both(load_total),
+        verdict(load_total.total, 250),
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "| file | raw | gzip |");

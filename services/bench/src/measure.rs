@@ -30,12 +30,36 @@ pub fn summarise(mut samples: Vec<Duration>) -> Summary {
     }
 }
 
+/// Resident memory of a process: all of it, and its private (anonymous) part, which leaves
+/// out the pages of the executable and libraries: those are shared and the kernel can drop
+/// and read them again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resident {
+    pub total: u64,
+    pub private: u64,
+}
+
+impl Resident {
+    /// The larger of each figure.
+    pub fn max(self, other: Self) -> Self {
+        Self {
+            total: self.total.max(other.total),
+            private: self.private.max(other.private),
+        }
+    }
+}
+
 /// Resident memory of a process, in bytes (Linux).
-pub fn rss_bytes(pid: u32) -> Option<u64> {
+pub fn resident(pid: u32) -> Option<Resident> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let kib = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    };
+    Some(Resident {
+        total: kib("VmRSS:")? * 1024,
+        private: kib("RssAnon:")? * 1024,
+    })
 }
 
 /// Size of `bytes` gzip-compressed at the best level.
@@ -69,7 +93,9 @@ mod tests {
     }
 
     #[test]
-    fn this_process_has_resident_memory() {
-        assert!(rss_bytes(std::process::id()).unwrap() > 0);
+    fn this_process_has_resident_memory_some_of_it_private() {
+        let memory = resident(std::process::id()).unwrap();
+        assert!(memory.private > 0);
+        assert!(memory.total >= memory.private);
     }
 }
