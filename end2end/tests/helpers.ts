@@ -20,6 +20,12 @@ export const test = base.extend<{ failOnPageErrors: void }>({
             errors.push(`${request.method()} ${request.url()} failed: ${failure}`);
           }
         });
+        // The app's own files must always load; a 4xx/5xx for one says which and why.
+        page.on("response", (response) => {
+          if (response.url().includes("/pkg/") && response.status() >= 400) {
+            errors.push(`GET ${response.url()} answered ${response.status()}`);
+          }
+        });
         page.on("console", (message) => {
           // Failed requests the test provoked on purpose (4xx answers) are not page errors.
           if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use common::ApiError;
@@ -125,7 +125,12 @@ pub async fn forward(
 
     let count = upstream.instances.len();
     let first = upstream.next.fetch_add(1, Ordering::Relaxed);
-    for attempt in 0..count {
+    // A reused keep-alive connection can be closed by the instance just as a request goes
+    // out on it. A GET or HEAD changes nothing, so it is sent once more; anything else
+    // might have been applied, so its caller hears of the failure instead.
+    let safe = matches!(parts.method, Method::GET | Method::HEAD);
+    let mut resent = false;
+    for attempt in 0..count + usize::from(safe) {
         let base = &upstream.instances[(first + attempt) % count];
         let Ok(uri) = format!(
             "{}{}",
@@ -148,6 +153,10 @@ pub async fn forward(
             }
             Ok(Err(error)) if error.is_connect() => {
                 tracing::warn!(instance = %base, error = %error, "instance unreachable, trying the next");
+            }
+            Ok(Err(error)) if safe && !resent => {
+                resent = true;
+                tracing::info!(instance = %base, error = %error, "upstream failed, sending once more");
             }
             Ok(Err(error)) => {
                 tracing::warn!(instance = %base, error = %error, "upstream failed");

@@ -207,3 +207,61 @@ async fn a_body_over_the_limit_is_a_413() {
         json!({"errors": [{"message": "Request body too large"}]})
     );
 }
+
+/// An instance whose first connection reads one request and closes without answering, as
+/// a keep-alive connection closed by the instance just as a request went out on it looks;
+/// later connections answer 200. Returns its URL and how many requests it has read.
+async fn spawn_dropping_first_connection()
+-> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = vec![0; 16 * 1024];
+            let Ok(read) = socket.read(&mut buffer).await else {
+                continue;
+            };
+            if read == 0 {
+                continue;
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+            if std::mem::take(&mut first) {
+                drop(socket);
+                continue;
+            }
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+        }
+    });
+    (url, requests)
+}
+
+#[tokio::test]
+async fn a_get_whose_connection_drops_is_sent_once_more_and_a_post_is_not() {
+    use std::sync::atomic::Ordering;
+
+    let (url, requests) = spawn_dropping_first_connection().await;
+    let ingress = spawn_ingress(HashMap::from([("web", vec![url])])).await;
+    let response = ingress.get("/pkg/gittix.js").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+
+    let (url, requests) = spawn_dropping_first_connection().await;
+    let ingress = spawn_ingress(HashMap::from([("tickets", vec![url])])).await;
+    let response = ingress
+        .client
+        .post(format!("{}/api/tickets", ingress.address))
+        .json(&json!({"title": "t", "price": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+}
