@@ -171,6 +171,23 @@ impl System {
         })
         .await
     }
+
+    /// Pays for `order_id` as `payer` with the test card once the payments service has the
+    /// order (404 until then); the answer it gives after that.
+    pub async fn pay_when_replicated(&self, payer: &User, order_id: &str) -> (u16, Value) {
+        eventually("the order in the payments replica", || async {
+            let answer = self
+                .send(
+                    reqwest::Method::POST,
+                    "/api/payments",
+                    Some(payer),
+                    Some(json!({"orderId": order_id, "token": "tok_visa"})),
+                )
+                .await;
+            (answer.0 != 404).then_some(answer)
+        })
+        .await
+    }
 }
 
 pub fn id_of(value: &Value) -> String {

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use common::db::{self, DbConfig};
-use reqwest::Method;
-use serde_json::json;
 use surrealdb::types::SurrealValue;
 
 use crate::helpers::*;
@@ -89,18 +87,7 @@ async fn race(system: &mut System) {
         let order_id = id_of(&order);
         // Pay around the moment the window closes: before, at, and after it.
         tokio::time::sleep(Duration::from_millis(1_500 + round * 100)).await;
-        let paid = common::testing::eventually("the payments replica", || async {
-            let answer = system
-                .send(
-                    Method::POST,
-                    "/api/payments",
-                    Some(&buyer),
-                    Some(json!({"orderId": order_id, "token": "tok_visa"})),
-                )
-                .await;
-            (answer.0 != 404).then_some(answer)
-        })
-        .await;
+        let paid = system.pay_when_replicated(&buyer, &order_id).await;
         assert!(paid.0 == 201 || paid.0 == 400, "{paid:?}");
         orders.push((buyer, order_id));
     }

@@ -416,18 +416,7 @@ async fn a_poison_event_on_every_consumer_is_set_aside_and_the_streams_keep_flow
     let (status, order) = system.order_when_replicated(&buyer, &id_of(&ticket)).await;
     assert_eq!(status, 201);
     let order_id = id_of(&order);
-    let paid = eventually("the payments replica", || async {
-        let answer = system
-            .send(
-                Method::POST,
-                "/api/payments",
-                Some(&buyer),
-                Some(json!({"orderId": order_id, "token": "tok_visa"})),
-            )
-            .await;
-        (answer.0 != 404).then_some(answer)
-    })
-    .await;
+    let paid = system.pay_when_replicated(&buyer, &order_id).await;
     assert_eq!(paid.0, 201, "{}", paid.1);
     eventually("completion", || async {
         (system.order(&buyer, &order_id).await["status"] == "complete").then_some(())

@@ -246,18 +246,7 @@ async fn every_owned_resource_checks_its_owner() {
     assert_eq!(mine.as_array().unwrap().len(), 1);
 
     let pay = json!({"orderId": id_of(&order), "token": "tok_visa"});
-    let paid = common::testing::eventually("the payments replica", || async {
-        let answer = system
-            .send(
-                Method::POST,
-                "/api/payments",
-                Some(&other),
-                Some(pay.clone()),
-            )
-            .await;
-        (answer.0 != 404).then_some(answer)
-    })
-    .await;
+    let paid = system.pay_when_replicated(&other, &id_of(&order)).await;
     assert_eq!(paid.0, 401, "another user cannot pay for it");
     assert_eq!(
         system
