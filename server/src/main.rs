@@ -12,9 +12,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     tracing::info!(%address, "web server listening");
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    server::serve(listener, router, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -67,7 +67,7 @@ async fn spawn_web_with_deadline(ingress_url: &str, deadline: Duration) -> Strin
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service())
+        server::serve(listener, router, std::future::pending())
             .await
             .unwrap()
     });
