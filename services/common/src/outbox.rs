@@ -7,6 +7,7 @@
 //! duplicate (and consumers ignore by version anyway).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -110,6 +111,7 @@ impl Tx {
 pub struct Outbox {
     db: Db,
     wake: Arc<Notify>,
+    commits: Arc<AtomicU64>,
 }
 
 impl Outbox {
@@ -117,11 +119,19 @@ impl Outbox {
         Self {
             db,
             wake: Arc::new(Notify::new()),
+            commits: Arc::new(AtomicU64::new(0)),
         }
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// How many transactions this outbox (and its clones) committed so far. A value kept
+    /// beside the count it was read at is stale once the count moves: caches of what the
+    /// service's own writes change use it to know when to read again.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 
     /// Runs the statements in one transaction. Fails as a whole, with a
@@ -135,6 +145,7 @@ impl Outbox {
         }
         let response = query.await?;
         first_error(response)?;
+        self.commits.fetch_add(1, Ordering::AcqRel);
         if has_events {
             self.wake.notify_one();
         }

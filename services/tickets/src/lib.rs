@@ -4,6 +4,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod listing;
 pub mod routes;
 pub mod startup;
 pub mod store;

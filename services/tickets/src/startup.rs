@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::events::order_cancelled::UnlockTicket;
 use crate::events::order_completed::MarkSold;
 use crate::events::order_created::LockTicket;
+use crate::listing::{self, Listing};
 use crate::{routes, store};
 
 #[derive(Clone, FromRef)]
@@ -21,6 +23,24 @@ pub struct AppState {
     pub db: Db,
     pub outbox: Outbox,
     pub session: SessionKeys,
+    pub listing: Arc<Listing>,
+}
+
+/// Settings tests change; production uses the defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: ListenOptions,
+    /// See [`listing::MAX_AGE`].
+    pub listing_max_age: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: ListenOptions::default(),
+            listing_max_age: listing::MAX_AGE,
+        }
+    }
 }
 
 /// The tickets service, connected and bound but not yet serving.
@@ -31,13 +51,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServiceConfig) -> anyhow::Result<Self> {
-        Self::build_with(config, ListenOptions::default()).await
+        Self::build_with(config, Options::default()).await
     }
 
-    /// As [`Application::build`], with consumer settings (tests shorten the waits).
-    pub async fn build_with(config: ServiceConfig, listen: ListenOptions) -> anyhow::Result<Self> {
+    /// As [`Application::build`], with other settings (tests shorten the waits).
+    pub async fn build_with(config: ServiceConfig, options: Options) -> anyhow::Result<Self> {
         let mut service = Service::start(config.clone(), store::SCHEMA).await?;
-        service.listen_options = listen;
+        service.listen_options = options.listen;
         let outbox = service.outbox.clone();
         service.listen::<OrderCreated, _>(Arc::new(LockTicket {
             outbox: outbox.clone(),
@@ -49,10 +69,14 @@ impl Application {
             outbox: outbox.clone(),
         }));
         service.relay();
+        let listing = Arc::new(Listing::new(outbox.clone(), options.listing_max_age));
+        let bus = service.bus.clone();
+        service.spawn(|shutdown| listing.clone().follow(bus, shutdown));
         let state = AppState {
             db: service.db.clone(),
             outbox,
             session: config.session,
+            listing,
         };
         let router = routes::tickets::router().with_state(state);
         Ok(Self { service, router })

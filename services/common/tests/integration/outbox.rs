@@ -73,6 +73,35 @@ async fn a_failed_transaction_stages_no_event() {
 }
 
 #[tokio::test]
+async fn commits_counts_the_transactions_that_committed_across_clones() {
+    let outbox = memory_outbox().await;
+    let clone = outbox.clone();
+    assert_eq!(outbox.commits(), 0);
+    outbox
+        .commit(Tx::new().publish(&ticket("t1", "Show")))
+        .await
+        .unwrap();
+    clone
+        .commit(
+            Tx::new().statement("CREATE outbox:plain SET subject = 's', name = 'n', payload = 'p'"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((outbox.commits(), clone.commits()), (2, 2));
+
+    let stale = Tx::new()
+        .publish(&ticket("t2", "Show"))
+        .guarded("SELECT * FROM outbox WHERE subject = 'nothing'");
+    assert!(outbox.commit(stale).await.is_err());
+    assert_eq!(outbox.commits(), 2, "a failed transaction is not counted");
+    assert_eq!(
+        Outbox::new(outbox.db().clone()).commits(),
+        0,
+        "another outbox counts its own"
+    );
+}
+
+#[tokio::test]
 async fn an_event_committed_while_nats_is_down_is_delivered_after_it_returns() {
     let (mut nats, bus) = start_bus().await;
     let outbox = memory_outbox().await;

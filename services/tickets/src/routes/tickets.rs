@@ -2,7 +2,8 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use common::db::{self, new_id};
 use common::error::collect_fields;
@@ -60,9 +61,9 @@ async fn create(
 }
 
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<TicketBody>>, TicketsError> {
-    let tickets = store::list_available(&state.db).await?;
-    Ok(Json(tickets.into_iter().map(Into::into).collect()))
+async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, TicketsError> {
+    let body = state.listing.body().await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body))
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Ticket, TicketsError> {

@@ -13,7 +13,7 @@ use common::testing::{NatsServer, TEST_JWT_KEY, eventually, published};
 use reqwest::Response;
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
-use tickets::startup::Application;
+use tickets::startup::{Application, Options};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
@@ -21,6 +21,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub keys: SessionKeys,
     pub bus: Bus,
+    /// The service's database, to change it behind the API as another instance would.
+    pub db: common::db::Db,
     shutdown: CancellationToken,
     _nats: NatsServer,
 }
@@ -39,6 +41,19 @@ pub struct User {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// With a kept ticket list that only events or local writes make stale.
+    pub async fn spawn_with_lasting_listing() -> Self {
+        Self::spawn_with(Options {
+            listing_max_age: Duration::from_secs(3600),
+            ..Options::default()
+        })
+        .await
+    }
+
+    async fn spawn_with(options: Options) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
         let keys = SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true);
@@ -51,13 +66,17 @@ impl TestApp {
             db: DbConfig::memory("tickets"),
             session: keys.clone(),
         };
-        let listen = ListenOptions {
-            retry_base: Duration::from_millis(20),
-            ..ListenOptions::default()
+        let options = Options {
+            listen: ListenOptions {
+                retry_base: Duration::from_millis(20),
+                ..ListenOptions::default()
+            },
+            ..options
         };
-        let app = Application::build_with(config, listen)
+        let app = Application::build_with(config, options)
             .await
             .expect("the app builds");
+        let db = app.db();
         let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = app.shutdown_token();
         tokio::spawn(app.run_until_stopped());
@@ -67,6 +86,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             keys,
             bus,
+            db,
             shutdown,
             _nats: nats,
         }
