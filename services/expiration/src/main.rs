@@ -1,3 +1,7 @@
+/// mimalloc instead of glibc's allocator: see `common::MiMalloc`.
+#[global_allocator]
+static ALLOCATOR: common::MiMalloc = common::MiMalloc;
+
 use common::config::Env;
 use expiration::startup::Application;
 
