@@ -69,6 +69,15 @@ pub struct Ticket {
     pub order_id: Option<String>,
 }
 
+/// What a list of tickets for sale shows of each: `/api/tickets` sends whole tickets, but
+/// the page (and the data it carries for hydration) needs only these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketSummary {
+    pub id: String,
+    pub title: String,
+    pub price: Money,
+}
+
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderStatus {
@@ -146,15 +155,78 @@ pub struct Order {
 }
 
 impl Order {
-    /// `expiresAt` in milliseconds since the Unix epoch.
+    /// `expiresAt` in milliseconds since the Unix epoch (0 if the service sent something
+    /// that is not a timestamp).
     pub fn expires_at_ms(&self) -> i64 {
-        time::OffsetDateTime::parse(
-            &self.expires_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
-        .unwrap_or_default()
+        rfc3339_ms(&self.expires_at).unwrap_or_default()
     }
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp as the services write it
+/// (`2027-01-15T08:00:00.123456789Z`, or with a `+hh:mm` offset); `None` for anything else.
+///
+/// Written out rather than taken from a date library: it is the only date arithmetic the
+/// browser needs, and the `time` crate's parser would add to every page's WebAssembly.
+pub fn rfc3339_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let number = |from: usize, to: usize| -> Option<i64> {
+        let digits = text.get(from..to)?;
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    let separators = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !separators {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let kept = (i - start).min(3);
+        millis = number(start, start + kept)? * 10_i64.pow(3 - kept as u32);
+    }
+    let offset_minutes = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let minutes = number(i + 1, i + 3)? * 60 + number(i + 4, i + 6)?;
+            if *sign == b'+' { minutes } else { -minutes }
+        }
+        _ => return None,
+    };
+    // Days since the epoch of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1_000 + millis)
 }
 
 /// Milliseconds since the Unix epoch, on the server and in the browser alike.
@@ -233,6 +305,22 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_keeps_what_the_list_shows() {
+        let summary: TicketSummary = serde_json::from_value(json!({
+            "id": "t", "title": "x", "price": 5, "userId": "u", "version": 3, "status": "available"
+        }))
+        .unwrap();
+        assert_eq!(
+            summary,
+            TicketSummary {
+                id: "t".into(),
+                title: "x".into(),
+                price: Money(500)
+            }
+        );
+    }
+
+    #[test]
     fn form_prices_are_sent_as_numbers_when_they_are() {
         assert_eq!(price_json("10.50"), json!(10.5));
         assert_eq!(price_json(" 7 "), json!(7));
@@ -252,6 +340,44 @@ mod tests {
         assert_eq!(order.cancel_reason, Some(CancelReason::PriceChanged));
         assert_eq!(order.ticket.price, Money(1050));
         assert_eq!(order.expires_at_ms(), 1_800_000_000_250);
+    }
+
+    #[test]
+    fn timestamps_read_as_the_time_crate_reads_them() {
+        use time::format_description::well_known::Rfc3339;
+        for text in [
+            "2027-01-15T08:00:00Z",
+            "2027-01-15T08:00:00.250Z",
+            "2026-12-02T15:04:05.123456789Z",
+            "2024-02-29T23:59:59.9Z",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.999Z",
+            "2000-03-01T00:00:00+02:30",
+            "2099-12-31T10:00:00.5-07:00",
+        ] {
+            let expected = time::OffsetDateTime::parse(text, &Rfc3339).unwrap();
+            let expected = (expected.unix_timestamp_nanos() / 1_000_000) as i64;
+            assert_eq!(rfc3339_ms(text), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_timestamp_reads_as_none() {
+        for text in [
+            "",
+            "2027-01-15",
+            "2027-01-15T08:00:00",
+            "2027-01-15 08:00:00Z",
+            "2027-13-15T08:00:00Z",
+            "2027-01-15T24:00:00Z",
+            "2027-01-15T08:00:00.Z",
+            "2027-01-15T08:00:00Zjunk",
+            "2027-01-15T08:00:00+0200",
+            "2027-0a-15T08:00:00Z",
+            "2027-01-15T08:00:00é",
+        ] {
+            assert_eq!(rfc3339_ms(text), None, "{text:?}");
+        }
     }
 
     #[test]

@@ -18,13 +18,17 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
+# Cargo's configuration (the browser bundle's flags among it) before the dependencies are
+# built, so that they are built once, as the final build needs them.
+COPY .cargo .cargo
 # Dependencies of the server (native) and of the browser bundle (wasm), cached as layers.
 RUN cargo chef cook --release --locked --recipe-path recipe.json --bin server \
  && cargo chef cook --profile wasm-release --locked --target wasm32-unknown-unknown \
       --recipe-path recipe.json -p frontend
 COPY . .
-# cargo-leptos fetches the wasm-bindgen and wasm-opt it needs during this build.
-RUN cargo leptos build --release \
+# cargo-leptos fetches the wasm-bindgen and wasm-opt it needs during this build;
+# .ci/build-site also writes .br and .gz beside each file, for browsers that accept them.
+RUN bash .ci/build-site \
  && cp target/release/server /server \
  && cp -r target/site /site
 
