@@ -183,6 +183,20 @@ pub mod backend {
         Ok(())
     }
 
+    /// Whether the browser's request carries a cookie called `name` (the services would
+    /// see it on every call).
+    pub fn sends_cookie(name: &str) -> bool {
+        use_context::<Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get_all(COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(';'))
+                .any(|pair| pair.split('=').next().is_some_and(|n| n.trim() == name))
+        })
+    }
+
     /// Sends a request to a service and returns its status and body, passing cookies both
     /// ways. Failures become the [`AppError`] the page shows.
     pub async fn send<T: DeserializeOwned>(

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::AppError;
 
+/// The cookie the services keep the session in.
+pub const SESSION_COOKIE: &str = "session";
+
 /// The signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -19,6 +22,10 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
     struct Body {
         #[serde(rename = "currentUser")]
         current_user: Option<User>,
+    }
+    // Without a session cookie nobody is signed in: no need to ask.
+    if !crate::api::backend::sends_cookie(SESSION_COOKIE) {
+        return Ok(None);
     }
     let body: Body = crate::api::backend::get("/api/users/currentuser").await?;
     Ok(body.current_user)
