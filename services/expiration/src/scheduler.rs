@@ -14,6 +14,8 @@ use crate::store;
 
 /// The longest sleep: other instances may have scheduled something sooner.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
+/// How many due expirations fire in one transaction.
+const BATCH: usize = 64;
 
 #[derive(Clone)]
 pub struct Scheduler {
@@ -38,30 +40,56 @@ impl Scheduler {
     pub async fn fire_due(&self, now_ms: i64) -> anyhow::Result<usize> {
         let mut fired = 0;
         loop {
-            let due = store::due(self.outbox.db(), now_ms, 256).await?;
+            let due = store::due(self.outbox.db(), now_ms, BATCH).await?;
             let batch = due.len();
-            for expiration in due {
-                let fired_here = db::retry_conflicts(|| async {
-                    match store::fire(&self.outbox, &expiration.order_id).await {
-                        Ok(()) => Ok(true),
-                        // Another instance fired it first.
-                        Err(error) if outbox::is_stale(&error) || db::is_duplicate(&error) => {
-                            Ok(false)
-                        }
-                        Err(error) => Err(error),
-                    }
-                })
-                .await?;
-                if fired_here {
-                    fired += 1;
-                    let late_ms = now_ms - expiration.expires_at;
-                    tracing::info!(order_id = %expiration.order_id, late_ms, "expiration fired");
-                }
+            if batch > 0 {
+                fired += self.fire_batch(due, now_ms).await?;
             }
-            if batch < 256 {
+            if batch < BATCH {
                 return Ok(fired);
             }
         }
+    }
+
+    /// Fires a batch of due expirations in one transaction (one commit, one flush to disk,
+    /// instead of one per order: when many orders expire together, as after a rush or a
+    /// restart, per-order commits fall behind). If another instance fired one of them
+    /// first, the batch changes nothing and each is fired on its own instead.
+    async fn fire_batch(&self, due: Vec<store::Due>, now_ms: i64) -> anyhow::Result<usize> {
+        let ids: Vec<String> = due.iter().map(|e| e.order_id.clone()).collect();
+        let together =
+            db::retry_while(|| store::fire_all(&self.outbox, &ids), db::is_conflict).await;
+        let fired_here: Vec<&store::Due> = match together {
+            Ok(()) => due.iter().collect(),
+            Err(error) if outbox::is_stale(&error) || db::is_duplicate(&error) => {
+                let mut fired = Vec::new();
+                for expiration in &due {
+                    if self.fire_one(&expiration.order_id).await? {
+                        fired.push(expiration);
+                    }
+                }
+                fired
+            }
+            Err(error) => return Err(error.into()),
+        };
+        for expiration in &fired_here {
+            let late_ms = now_ms - expiration.expires_at;
+            tracing::info!(order_id = %expiration.order_id, late_ms, "expiration fired");
+        }
+        Ok(fired_here.len())
+    }
+
+    /// Fires one expiration; false if another instance fired it first.
+    async fn fire_one(&self, order_id: &str) -> anyhow::Result<bool> {
+        let fired = db::retry_conflicts(|| async {
+            match store::fire(&self.outbox, order_id).await {
+                Ok(()) => Ok(true),
+                Err(error) if outbox::is_stale(&error) || db::is_duplicate(&error) => Ok(false),
+                Err(error) => Err(error),
+            }
+        })
+        .await?;
+        Ok(fired)
     }
 
     /// Runs until `shutdown`.

@@ -88,6 +88,26 @@ pub async fn fire(outbox: &Outbox, order_id: &str) -> Result<(), DbError> {
     outbox.commit(tx).await
 }
 
+/// [`fire`] for several orders in one transaction: all of them fire, or none does (a
+/// stale-guard or duplicate error when another instance fired one of them first).
+pub async fn fire_all(outbox: &Outbox, order_ids: &[String]) -> Result<(), DbError> {
+    let mut tx = Tx::new();
+    for (i, order_id) in order_ids.iter().enumerate() {
+        tx = tx
+            .guarded(format!(
+                "UPDATE $rid{i} SET done = true, done_at = time::now() WHERE done = false RETURN AFTER"
+            ))
+            .bind(&format!("rid{i}"), record(order_id))
+            .publish_with_id(
+                &format!("expired-{order_id}"),
+                &ExpirationComplete {
+                    order_id: order_id.clone(),
+                },
+            );
+    }
+    outbox.commit(tx).await
+}
+
 /// Forgets expirations done more than a day ago.
 pub async fn prune(db: &Db) -> Result<(), DbError> {
     db.query("DELETE expiration WHERE done = true AND done_at < time::now() - 1d")

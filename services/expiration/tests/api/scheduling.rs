@@ -170,3 +170,82 @@ async fn pending_expirations_survive_a_restart_and_late_ones_fire_at_once() {
     assert_eq!(late, vec![order.id.clone()]);
     running.stop().await;
 }
+
+/// Schedules `count` orders expiring an hour from now and waits until all are stored.
+async fn scheduled(
+    running: &Running,
+    bus: &Bus,
+    count: usize,
+) -> Vec<common::events::OrderCreated> {
+    let far = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let orders: Vec<_> = (0..count)
+        .map(|i| order_created(far + time::Duration::milliseconds(i as i64)))
+        .collect();
+    for order in &orders {
+        publish(bus, order).await;
+    }
+    for order in &orders {
+        eventually("scheduled", || async {
+            stored(&running.db, &order.id).await.then_some(())
+        })
+        .await;
+    }
+    orders
+}
+
+#[tokio::test]
+async fn many_due_expirations_fire_in_batches_each_exactly_once_across_racing_instances() {
+    let nats = NatsServer::start();
+    let running = start(&nats, DbConfig::memory("expiration")).await;
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let orders = scheduled(&running, &bus, 150).await;
+
+    // Two schedulers on one database, as two instances are, step at the same moment.
+    let later = now_ms() + 7_200_000;
+    let (other, this) = (running.scheduler.clone(), running.scheduler.clone());
+    let (a, b) = tokio::join!(other.fire_due(later), this.fire_due(later));
+    assert_eq!(a.unwrap() + b.unwrap(), orders.len());
+
+    let all = eventually("every expiration:complete", || async {
+        let fired = fired(&bus).await;
+        (fired.len() >= orders.len()).then_some(fired)
+    })
+    .await;
+    let mut expected: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+    let mut got = all.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "each order fires once");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_with_an_expiration_fired_elsewhere_fires_none_of_them() {
+    let nats = NatsServer::start();
+    let running = start(&nats, DbConfig::memory("expiration")).await;
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let orders = scheduled(&running, &bus, 2).await;
+    let outbox = common::outbox::Outbox::new(running.db.clone());
+
+    expiration::store::fire(&outbox, &orders[0].id)
+        .await
+        .unwrap();
+    let both = [orders[0].id.clone(), orders[1].id.clone()];
+    let error = expiration::store::fire_all(&outbox, &both)
+        .await
+        .expect_err("one of them already fired");
+    assert!(
+        common::outbox::is_stale(&error) || common::db::is_duplicate(&error),
+        "{error}"
+    );
+    // The other one is still pending: the step fires it, and only it.
+    assert_eq!(
+        running
+            .scheduler
+            .fire_due(now_ms() + 7_200_000)
+            .await
+            .unwrap(),
+        1
+    );
+    running.stop().await;
+}
