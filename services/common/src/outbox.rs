@@ -1,22 +1,28 @@
 //! The transactional outbox: a state change and the events it produces commit in one
-//! SurrealDB transaction; the [`Relay`] then publishes committed events, oldest first, with
-//! their id as `Nats-Msg-Id`, and removes each once JetStream has stored it.
+//! SurrealDB transaction; the [`Relay`] then publishes committed events with their id as
+//! `Nats-Msg-Id`, and removes each once JetStream has stored it.
+//!
+//! The relay learns of this process's commits straight from [`Outbox::commit`] and publishes
+//! them at once, without reading them back from the database; it also reads the `outbox`
+//! table, oldest first, at start-up, every poll interval and after any failure, for events
+//! that another instance or a crashed process committed, or that could not be published.
 //!
 //! A crash between commit and publish loses nothing (the event waits in the `outbox` table);
 //! a crash between publish and removal publishes it again, which JetStream drops as a
 //! duplicate (and consumers ignore by version anyway).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use bytes::Bytes;
 use surrealdb::types::{SurrealValue, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::db::{Db, DbError, new_id};
+use crate::db::{Db, DbError, RecordId, new_id};
 use crate::events::Event;
 
 /// The outbox table; every service's schema includes it.
@@ -36,8 +42,20 @@ pub const STALE: &str = "gittix:stale";
 pub struct Tx {
     statements: Vec<String>,
     vars: Vec<(String, Value)>,
-    events: usize,
+    events: Vec<Staged>,
 }
+
+/// An event as the outbox stores it and the relay publishes it.
+#[derive(Debug, Clone)]
+struct Staged {
+    id: String,
+    subject: &'static str,
+    payload: String,
+}
+
+/// The most committed events kept for the relay's direct path; past it the oldest are
+/// dropped from memory (they stay in the table, where the relay's next read finds them).
+const COMMITTED_LIMIT: usize = 10_000;
 
 impl Tx {
     pub fn new() -> Self {
@@ -75,9 +93,13 @@ impl Tx {
     /// whatever happens (a second transaction staging the same id fails as a duplicate, and
     /// JetStream drops a second publish).
     pub fn publish_with_id<E: Event>(mut self, id: &str, event: &E) -> Self {
-        let n = self.events;
-        self.events += 1;
+        let n = self.events.len();
         let payload = serde_json::to_string(event).expect("catalogue events always serialise");
+        self.events.push(Staged {
+            id: id.to_owned(),
+            subject: E::SUBJECT,
+            payload: payload.clone(),
+        });
         self.statements.push(format!(
             "CREATE type::record('outbox', $outbox_id{n}) \
              CONTENT {{ subject: $outbox_subject{n}, name: $outbox_name{n}, payload: $outbox_payload{n} }}"
@@ -106,12 +128,14 @@ impl Tx {
     }
 }
 
-/// Commits transactions that carry events and wakes the relay when they do.
+/// Commits transactions that carry events and hands those events to the relay.
 #[derive(Clone, Debug)]
 pub struct Outbox {
     db: Db,
     wake: Arc<Notify>,
     commits: Arc<AtomicU64>,
+    /// Events committed here that the relay has not taken yet, in commit order.
+    committed: Arc<Mutex<Vec<Staged>>>,
 }
 
 impl Outbox {
@@ -120,6 +144,7 @@ impl Outbox {
             db,
             wake: Arc::new(Notify::new()),
             commits: Arc::new(AtomicU64::new(0)),
+            committed: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -138,7 +163,6 @@ impl Outbox {
     /// [`crate::db::is_conflict`] error when a concurrent transaction won, or with
     /// [`STALE`] when a guard found nothing to update.
     pub async fn commit(&self, tx: Tx) -> Result<(), DbError> {
-        let has_events = tx.events > 0;
         let mut query = self.db.query(tx.sql());
         for (name, value) in tx.vars {
             query = query.bind((name, value));
@@ -146,7 +170,13 @@ impl Outbox {
         let response = query.await?;
         first_error(response)?;
         self.commits.fetch_add(1, Ordering::AcqRel);
-        if has_events {
+        if !tx.events.is_empty() {
+            {
+                let mut committed = self.committed.lock().unwrap_or_else(|e| e.into_inner());
+                committed.extend(tx.events);
+                let excess = committed.len().saturating_sub(COMMITTED_LIMIT);
+                committed.drain(..excess);
+            }
             self.wake.notify_one();
         }
         Ok(())
@@ -158,6 +188,7 @@ impl Outbox {
             db: self.db.clone(),
             bus,
             wake: self.wake.clone(),
+            committed: self.committed.clone(),
         }
     }
 }
@@ -200,44 +231,48 @@ pub struct Relay {
     db: Db,
     bus: Bus,
     wake: Arc<Notify>,
+    committed: Arc<Mutex<Vec<Staged>>>,
 }
 
 impl Relay {
-    /// One pass: publishes up to a batch of pending events in order and removes those
-    /// JetStream stored. Stops at the first failure so that order is kept. Returns how many
-    /// were published.
-    pub async fn publish_pending(&self) -> anyhow::Result<usize> {
-        let pending: Vec<Pending> = self
-            .db
-            .query("SELECT id, subject, payload FROM outbox ORDER BY id LIMIT 256")
-            .await
-            .and_then(|mut r| r.take(0))
-            .context("reading the outbox")?;
-        if pending.is_empty() {
+    /// Publishes what this process committed since the last call, in commit order, without
+    /// reading the table, and removes what JetStream stored. On a failure the events not
+    /// published stay in the table for [`Relay::publish_pending`]. Returns how many were
+    /// published.
+    pub async fn publish_committed(&self) -> anyhow::Result<usize> {
+        let staged = std::mem::take(&mut *self.committed.lock().unwrap_or_else(|e| e.into_inner()));
+        let events: Vec<(String, &str, Bytes)> = staged
+            .into_iter()
+            .map(|event| (event.id, event.subject, Bytes::from(event.payload)))
+            .collect();
+        self.publish(events).await
+    }
+
+    /// Sends every event, then awaits JetStream's acknowledgements in order, stopping at the
+    /// first failure so that order is kept, and removes the stored ones from the table.
+    async fn publish(&self, events: Vec<(String, &str, Bytes)>) -> anyhow::Result<usize> {
+        if events.is_empty() {
             return Ok(0);
         }
-        // Send the whole batch, then collect acknowledgements in order.
-        let mut acks = Vec::with_capacity(pending.len());
-        for event in &pending {
-            let id = crate::db::key_of(&event.id);
-            match self
-                .bus
-                .start_publish(&event.subject, &id, event.payload.clone().into())
-                .await
-            {
+        let mut acks = Vec::with_capacity(events.len());
+        let mut failure = None;
+        for (id, subject, payload) in &events {
+            match self.bus.start_publish(subject, id, payload.clone()).await {
                 Ok(ack) => acks.push(ack),
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "publishing stopped");
+                    failure = Some(error.context("publishing stopped"));
                     break;
                 }
             }
         }
         let mut published = Vec::with_capacity(acks.len());
-        for (event, ack) in pending.iter().zip(acks) {
+        for ((id, subject, _), ack) in events.iter().zip(acks) {
             match ack.await {
-                Ok(_) => published.push(event.id.clone()),
+                Ok(_) => published.push(RecordId::new("outbox", id.as_str())),
                 Err(error) => {
-                    tracing::warn!(error = %error, subject = %event.subject, "JetStream did not store the event");
+                    failure = Some(anyhow::anyhow!(
+                        "JetStream did not store the {subject} event {id}: {error}"
+                    ));
                     break;
                 }
             }
@@ -251,29 +286,65 @@ impl Relay {
                 .and_then(|r| r.check())
                 .context("removing published events from the outbox")?;
         }
-        Ok(count)
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(count),
+        }
     }
 
-    /// Publishes until `shutdown`: at once after a local commit, and every `poll` otherwise
-    /// (for events other instances committed, or after NATS was away).
+    /// One pass over the table: publishes up to a batch of pending events, oldest first,
+    /// and removes those JetStream stored. Stops at the first failure so that order is
+    /// kept. Returns how many were published.
+    pub async fn publish_pending(&self) -> anyhow::Result<usize> {
+        let pending: Vec<Pending> = self
+            .db
+            .query("SELECT id, subject, payload FROM outbox ORDER BY id LIMIT $limit")
+            .bind(("limit", BATCH as i64))
+            .await
+            .and_then(|mut r| r.take(0))
+            .context("reading the outbox")?;
+        let events: Vec<(String, &str, Bytes)> = pending
+            .iter()
+            .map(|event| {
+                (
+                    crate::db::key_of(&event.id),
+                    event.subject.as_str(),
+                    Bytes::from(event.payload.clone()),
+                )
+            })
+            .collect();
+        self.publish(events).await
+    }
+
+    /// Publishes until `shutdown`: this process's commits as they happen, and whatever the
+    /// table holds at start-up, every `poll` (events other instances committed) and after a
+    /// failure (NATS away).
     pub async fn run(self, poll: Duration, shutdown: CancellationToken) {
+        let mut read_table = true;
         loop {
-            let result = self.publish_pending().await;
-            let more = match result {
-                Ok(count) => count == 256,
-                Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "outbox relay pass failed");
-                    false
+            if read_table {
+                match self.publish_pending().await {
+                    Ok(count) if count == BATCH => continue,
+                    Ok(_) => read_table = false,
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), "outbox relay pass failed");
+                        read_table = false;
+                    }
                 }
-            };
-            if more {
-                continue;
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
+                () = self.wake.notified() => {
+                    if let Err(error) = self.publish_committed().await {
+                        tracing::warn!(error = format!("{error:#}"), "publishing committed events failed; reading the outbox");
+                        read_table = true;
+                    }
+                }
+                () = tokio::time::sleep(poll) => read_table = true,
             }
         }
     }
 }
+
+/// Events read from the table per pass.
+const BATCH: usize = 256;

@@ -194,3 +194,90 @@ async fn a_republished_event_is_dropped_as_a_duplicate() {
     assert_eq!(ids(&seen), ["t1", "sentinel"]);
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn the_relay_publishes_this_process_commits_without_reading_them_back() {
+    let (_nats, bus) = start_bus().await;
+    let shutdown = CancellationToken::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    spawn_listener(
+        &bus,
+        "orders",
+        "orders-1",
+        Behaviour::Accept,
+        &seen,
+        &shutdown,
+    );
+    let outbox = memory_outbox().await;
+    let relay = outbox.relay(bus.clone());
+    outbox
+        .commit(Tx::new().publish(&ticket("a", "Show")))
+        .await
+        .unwrap();
+    outbox
+        .commit(
+            Tx::new()
+                .publish(&ticket("b", "Show"))
+                .publish(&ticket("c", "Show")),
+        )
+        .await
+        .unwrap();
+    assert!(
+        outbox
+            .commit(
+                Tx::new()
+                    .statement("THROW 'no'")
+                    .publish(&ticket("never", "Show"))
+            )
+            .await
+            .is_err()
+    );
+
+    assert_eq!(relay.publish_committed().await.unwrap(), 3);
+    assert_eq!(outbox_len(&outbox).await, 0, "published events are removed");
+    assert_eq!(relay.publish_committed().await.unwrap(), 0);
+    eventually("three events", || async {
+        (ids(&seen).len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(ids(&seen), ["a", "b", "c"]);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_event_the_direct_path_could_not_publish_stays_for_the_table_pass() {
+    let (mut nats, bus) = start_bus().await;
+    let outbox = memory_outbox().await;
+    let relay = outbox.relay(bus.clone());
+    nats.kill();
+    outbox
+        .commit(Tx::new().publish(&ticket("kept", "Show")))
+        .await
+        .unwrap();
+    assert!(relay.publish_committed().await.is_err());
+    assert_eq!(outbox_len(&outbox).await, 1);
+
+    nats.restart();
+    let shutdown = CancellationToken::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener_bus = Bus::connect(&nats.url(), "listener").await.unwrap();
+    spawn_listener(
+        &listener_bus,
+        "orders",
+        "orders-1",
+        Behaviour::Accept,
+        &seen,
+        &shutdown,
+    );
+    let published = eventually("the table pass", || async {
+        relay.publish_pending().await.ok().filter(|n| *n == 1)
+    })
+    .await;
+    assert_eq!(published, 1);
+    eventually("the kept event", || async {
+        ids(&seen).contains(&"kept".to_owned()).then_some(())
+    })
+    .await;
+    assert_eq!(outbox_len(&outbox).await, 0);
+    shutdown.cancel();
+}
