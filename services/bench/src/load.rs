@@ -80,6 +80,20 @@ pub fn wrk(
     })
 }
 
+/// The median of each figure over `runs` (the upper median of an even count).
+pub fn median(runs: &[LoadResult]) -> LoadResult {
+    fn mid<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
+        values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        values[values.len() / 2]
+    }
+    LoadResult {
+        p50: mid(runs.iter().map(|r| r.p50).collect()),
+        p99: mid(runs.iter().map(|r| r.p99).collect()),
+        requests_per_second: mid(runs.iter().map(|r| r.requests_per_second).collect()),
+        errors: runs.iter().map(|r| r.errors).sum(),
+    }
+}
+
 /// A bare axum server answering every request with `body` as `content_type`; returns its
 /// URL. The baseline for what a request through the whole system costs.
 pub async fn baseline_server(body: Bytes, content_type: &'static str) -> anyhow::Result<String> {
@@ -91,4 +105,27 @@ pub async fn baseline_server(body: Bytes, content_type: &'static str) -> anyhow:
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rps: f64, p50_ms: u64, errors: u64) -> LoadResult {
+        LoadResult {
+            p50: Duration::from_millis(p50_ms),
+            p99: Duration::from_millis(p50_ms * 3),
+            requests_per_second: rps,
+            errors,
+        }
+    }
+
+    #[test]
+    fn the_median_of_runs_takes_each_figure_apart_and_adds_up_errors() {
+        let median = median(&[run(300.0, 9, 0), run(100.0, 1, 2), run(200.0, 5, 1)]);
+        assert_eq!(median.requests_per_second, 200.0);
+        assert_eq!(median.p50, Duration::from_millis(5));
+        assert_eq!(median.p99, Duration::from_millis(15));
+        assert_eq!(median.errors, 3);
+    }
 }

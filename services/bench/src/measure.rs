@@ -40,6 +40,14 @@ pub struct Resident {
 }
 
 impl Resident {
+    /// Both figures added up.
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            total: self.total + other.total,
+            private: self.private + other.private,
+        }
+    }
+
     /// The larger of each figure.
     pub fn max(self, other: Self) -> Self {
         Self {
