@@ -86,6 +86,18 @@ pub async fn fired(bus: &Bus) -> Vec<String> {
         .collect()
 }
 
+/// Whether the order's expiration is stored and not yet done.
+pub async fn pending(db: &Db, order_id: &str) -> bool {
+    let rows: Vec<bool> = db
+        .query("SELECT VALUE done FROM $rid")
+        .bind(("rid", common::db::RecordId::new("expiration", order_id)))
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    rows == [false]
+}
+
 /// Whether the order's expiration is stored (pending or done).
 pub async fn stored(db: &Db, order_id: &str) -> bool {
     let rows: Vec<common::db::RecordId> = db

@@ -118,16 +118,20 @@ async fn a_cancelled_order_does_not_expire() {
         },
     )
     .await;
+    // Firing must not be what is being waited for: fire_due with a far-off clock would
+    // fire the order itself if the cancellation had not been handled yet.
     eventually("dropped", || async {
-        (running
+        (!pending(&running.db, &order.id).await).then_some(())
+    })
+    .await;
+    assert_eq!(
+        running
             .scheduler
             .fire_due(now_ms() + 7_200_000)
             .await
-            .unwrap()
-            == 0)
-            .then_some(())
-    })
-    .await;
+            .unwrap(),
+        0
+    );
     let marker = order_created(OffsetDateTime::now_utc());
     publish(&bus, &marker).await;
     eventually("the marker", || async {
