@@ -20,6 +20,9 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS builder
 ARG SERVICE
 COPY --from=planner /src/recipe.json recipe.json
+# Cargo's configuration (its build flags among it) before the dependencies are built, so
+# that they are built once, as the final build needs them.
+COPY .cargo .cargo
 # Dependencies only: this layer stays cached while just the code changes.
 RUN cargo chef cook --release --locked --recipe-path recipe.json --bin ${SERVICE}
 COPY . .
