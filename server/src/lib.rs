@@ -72,7 +72,30 @@ pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration)
             context, shell,
         ))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(vary_on_encoding))
         .with_state(options)
+}
+
+/// Every answer may come in another encoding for another `Accept-Encoding`: pages are
+/// compressed on the fly, and the static files have Brotli and gzip copies (see
+/// `.ci/build-site`) that the file handler picks from without saying so. `Vary` tells the
+/// caches between here and the browser to keep one copy per encoding.
+async fn vary_on_encoding(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let varies = response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|name| name.trim() == "*" || name.trim().eq_ignore_ascii_case("accept-encoding"));
+    if !varies {
+        response.headers_mut().append(
+            header::VARY,
+            header::HeaderValue::from_static("accept-encoding"),
+        );
+    }
+    response
 }
 
 /// Runs the page render, or answers 503 when it outlasts `deadline`. Pages render in

@@ -59,9 +59,13 @@ async fn spawn_web(ingress_url: &str) -> String {
 }
 
 async fn spawn_web_with_deadline(ingress_url: &str, deadline: Duration) -> String {
+    spawn_web_on("target/site", ingress_url, deadline).await
+}
+
+async fn spawn_web_on(site_root: &str, ingress_url: &str, deadline: Duration) -> String {
     let options = LeptosOptions::builder()
         .output_name("gittix")
-        .site_root("target/site")
+        .site_root(site_root)
         .build();
     let router = server::router(options, Backend::new(ingress_url).unwrap(), deadline);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -128,7 +132,36 @@ async fn an_anonymous_page_shows_the_signed_out_header() {
         html.contains(">Sign In<") && !html.contains(">Sign Out<"),
         "{html}"
     );
-    assert_eq!(seen.cookies.lock().unwrap().as_slice(), [None]);
+    // Without a session cookie nobody can be signed in: auth is not asked.
+    assert!(seen.cookies.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_session_cookie_makes_the_page_ask_who_is_signed_in() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let seen = Seen::default();
+    let web = spawn_web(&spawn_ingress(seen.clone()).await).await;
+    for cookie in [
+        "theme=dark",
+        "sessionx=1; xsession=2",
+        "theme=dark; session=stale",
+    ] {
+        let html = client()
+            .get(format!("{web}/"))
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(">Sign In<"), "{cookie}: {html}");
+    }
+    assert_eq!(
+        seen.cookies.lock().unwrap().as_slice(),
+        [Some("theme=dark; session=stale".to_owned())],
+        "asked once, with the browser's whole cookie header"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -193,6 +226,55 @@ async fn a_page_that_does_not_render_in_time_answers_a_try_again_page() {
     // The deadline is for pages: the health check is not behind it.
     let health = client().get(format!("{web}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn static_files_come_in_the_best_encoding_the_browser_accepts_and_say_they_vary() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("gittix.js"), "console.log('plain')").unwrap();
+    std::fs::write(pkg.join("gittix.js.br"), "brotli bytes").unwrap();
+    std::fs::write(pkg.join("gittix.js.gz"), "gzip bytes").unwrap();
+    let ingress = spawn_ingress(Seen::default()).await;
+    let web = spawn_web_on(
+        site.path().to_str().unwrap(),
+        &ingress,
+        server::PAGE_DEADLINE,
+    )
+    .await;
+
+    for (accepts, encoding, body) in [
+        (Some("gzip, deflate, br, zstd"), Some("br"), "brotli bytes"),
+        (Some("gzip"), Some("gzip"), "gzip bytes"),
+        (None, None, "console.log('plain')"),
+    ] {
+        let mut request = client().get(format!("{web}/pkg/gittix.js"));
+        if let Some(accepts) = accepts {
+            request = request.header(header::ACCEPT_ENCODING, accepts);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accepts:?}"
+        );
+        assert!(
+            response.headers().get_all(header::VARY).iter().any(|v| v
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding")),
+            "{accepts:?}: {:?}",
+            response.headers()
+        );
+        assert_eq!(response.text().await.unwrap(), body, "{accepts:?}");
+    }
 }
 
 fn free_port() -> u16 {
