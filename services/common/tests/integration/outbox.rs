@@ -15,6 +15,21 @@ async fn memory_outbox() -> Outbox {
     Outbox::new(db)
 }
 
+/// An `orders` listener that accepts every event; what it saw, and how to stop it.
+fn accepting_listener(bus: &Bus) -> (Arc<Mutex<Vec<Seen>>>, CancellationToken) {
+    let shutdown = CancellationToken::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    spawn_listener(
+        bus,
+        "orders",
+        "orders-1",
+        Behaviour::Accept,
+        &seen,
+        &shutdown,
+    );
+    (seen, shutdown)
+}
+
 async fn outbox_len(outbox: &Outbox) -> usize {
     let rows: Vec<common::db::RecordId> = outbox
         .db()
@@ -29,16 +44,7 @@ async fn outbox_len(outbox: &Outbox) -> usize {
 #[tokio::test]
 async fn committed_events_are_published_in_order_and_removed() {
     let (_nats, bus) = start_bus().await;
-    let shutdown = CancellationToken::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    spawn_listener(
-        &bus,
-        "orders",
-        "orders-1",
-        Behaviour::Accept,
-        &seen,
-        &shutdown,
-    );
+    let (seen, shutdown) = accepting_listener(&bus);
     let outbox = memory_outbox().await;
 
     let mut tx = Tx::new();
@@ -148,16 +154,7 @@ async fn an_event_committed_while_nats_is_down_is_delivered_after_it_returns() {
 #[tokio::test]
 async fn a_republished_event_is_dropped_as_a_duplicate() {
     let (_nats, bus) = start_bus().await;
-    let shutdown = CancellationToken::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    spawn_listener(
-        &bus,
-        "orders",
-        "orders-1",
-        Behaviour::Accept,
-        &seen,
-        &shutdown,
-    );
+    let (seen, shutdown) = accepting_listener(&bus);
     let outbox = memory_outbox().await;
     outbox
         .commit(Tx::new().publish(&ticket("t1", "Show")))
@@ -198,16 +195,7 @@ async fn a_republished_event_is_dropped_as_a_duplicate() {
 #[tokio::test]
 async fn the_relay_publishes_this_process_commits_without_reading_them_back() {
     let (_nats, bus) = start_bus().await;
-    let shutdown = CancellationToken::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    spawn_listener(
-        &bus,
-        "orders",
-        "orders-1",
-        Behaviour::Accept,
-        &seen,
-        &shutdown,
-    );
+    let (seen, shutdown) = accepting_listener(&bus);
     let outbox = memory_outbox().await;
     let relay = outbox.relay(bus.clone());
     outbox
@@ -258,17 +246,8 @@ async fn an_event_the_direct_path_could_not_publish_stays_for_the_table_pass() {
     assert_eq!(outbox_len(&outbox).await, 1);
 
     nats.restart();
-    let shutdown = CancellationToken::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
     let listener_bus = Bus::connect(&nats.url(), "listener").await.unwrap();
-    spawn_listener(
-        &listener_bus,
-        "orders",
-        "orders-1",
-        Behaviour::Accept,
-        &seen,
-        &shutdown,
-    );
+    let (seen, shutdown) = accepting_listener(&listener_bus);
     let published = eventually("the table pass", || async {
         relay.publish_pending().await.ok().filter(|n| *n == 1)
     })
