@@ -98,15 +98,7 @@ async fn the_page_is_rendered_with_the_user_of_the_forwarded_cookie() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let seen = Seen::default();
     let web = spawn_web(&spawn_ingress(seen.clone()).await).await;
-    let html = client()
-        .get(format!("{web}/"))
-        .header(header::COOKIE, "session=good")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = home_page(&web, Some("session=good")).await;
     assert!(html.contains(">Sign Out<"), "{html}");
     assert!(html.contains("fan@example.com"), "{html}");
     assert_eq!(
@@ -120,14 +112,7 @@ async fn an_anonymous_page_shows_the_signed_out_header() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let seen = Seen::default();
     let web = spawn_web(&spawn_ingress(seen.clone()).await).await;
-    let html = client()
-        .get(format!("{web}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = home_page(&web, None).await;
     assert!(
         html.contains(">Sign In<") && !html.contains(">Sign Out<"),
         "{html}"
@@ -146,15 +131,7 @@ async fn only_a_session_cookie_makes_the_page_ask_who_is_signed_in() {
         "sessionx=1; xsession=2",
         "theme=dark; session=stale",
     ] {
-        let html = client()
-            .get(format!("{web}/"))
-            .header(header::COOKIE, cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = home_page(&web, Some(cookie)).await;
         assert!(html.contains(">Sign In<"), "{cookie}: {html}");
     }
     assert_eq!(
@@ -275,6 +252,15 @@ async fn static_files_come_in_the_best_encoding_the_browser_accepts_and_say_they
         );
         assert_eq!(response.text().await.unwrap(), body, "{accepts:?}");
     }
+}
+
+/// The home page's HTML, fetched with this `Cookie` header (or none).
+async fn home_page(web: &str, cookie: Option<&str>) -> String {
+    let mut request = client().get(format!("{web}/"));
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 fn free_port() -> u16 {

@@ -191,33 +191,15 @@ impl Running {
     }
 
     async fn body(&self, path: &str) -> anyhow::Result<Bytes> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        Ok(response.bytes().await?)
+        Ok(self.get(path, &[]).await?.bytes().await?)
     }
 
     /// `GET path` as a browser asks for it (`Accept-Encoding: br, gzip`): the encoding the
     /// system chose and the bytes it sent.
     async fn served(&self, path: &str) -> anyhow::Result<(String, usize)> {
         let response = self
-            .client
-            .get(format!("{}{path}", self.url))
-            .header(reqwest::header::ACCEPT_ENCODING, "br, gzip")
-            .send()
+            .get(path, &[(reqwest::header::ACCEPT_ENCODING, "br, gzip")])
             .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
         let encoding = response
             .headers()
             .get(reqwest::header::CONTENT_ENCODING)
@@ -225,6 +207,25 @@ impl Running {
             .unwrap_or("identity")
             .to_owned();
         Ok((encoding, response.bytes().await?.len()))
+    }
+
+    /// `GET path` with the given headers; an error unless it succeeded.
+    async fn get(
+        &self,
+        path: &str,
+        headers: &[(reqwest::header::HeaderName, &str)],
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut request = self.client.get(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        let response = request.send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        Ok(response)
     }
 
     /// Resident memory of every process, by name.

@@ -59,6 +59,14 @@ pub async fn start(nats: &NatsServer, db: DbConfig) -> Running {
     }
 }
 
+/// A NATS server, the service on in-memory storage, and a client of the bus.
+pub async fn in_memory() -> (NatsServer, Running, Bus) {
+    let nats = NatsServer::start();
+    let running = start(&nats, DbConfig::memory("expiration")).await;
+    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    (nats, running, bus)
+}
+
 pub fn order_created(expires_at: OffsetDateTime) -> OrderCreated {
     OrderCreated {
         id: new_id(),

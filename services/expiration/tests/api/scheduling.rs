@@ -11,9 +11,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn an_order_expires_once_when_its_window_ends() {
-    let nats = NatsServer::start();
-    let running = start(&nats, DbConfig::memory("expiration")).await;
-    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let (_nats, running, bus) = in_memory().await;
 
     let order = order_created(OffsetDateTime::now_utc() + time::Duration::seconds(1));
     publish(&bus, &order).await;
@@ -48,9 +46,7 @@ async fn an_order_expires_once_when_its_window_ends() {
 
 #[tokio::test]
 async fn the_scheduler_step_fires_exactly_what_is_due() {
-    let nats = NatsServer::start();
-    let running = start(&nats, DbConfig::memory("expiration")).await;
-    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let (_nats, running, bus) = in_memory().await;
     let far = OffsetDateTime::now_utc() + time::Duration::hours(1);
     let orders: Vec<_> = (0..3)
         .map(|i| order_created(far + time::Duration::minutes(i)))
@@ -97,9 +93,7 @@ async fn the_scheduler_step_fires_exactly_what_is_due() {
 
 #[tokio::test]
 async fn a_cancelled_order_does_not_expire() {
-    let nats = NatsServer::start();
-    let running = start(&nats, DbConfig::memory("expiration")).await;
-    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let (_nats, running, bus) = in_memory().await;
     let far = OffsetDateTime::now_utc() + time::Duration::hours(1);
     let order = order_created(far);
     publish(&bus, &order).await;
@@ -199,9 +193,7 @@ async fn scheduled(
 
 #[tokio::test]
 async fn many_due_expirations_fire_in_batches_each_exactly_once_across_racing_instances() {
-    let nats = NatsServer::start();
-    let running = start(&nats, DbConfig::memory("expiration")).await;
-    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let (_nats, running, bus) = in_memory().await;
     let orders = scheduled(&running, &bus, 150).await;
 
     // Two schedulers on one database, as two instances are, step at the same moment.
@@ -225,9 +217,7 @@ async fn many_due_expirations_fire_in_batches_each_exactly_once_across_racing_in
 
 #[tokio::test]
 async fn a_batch_with_an_expiration_fired_elsewhere_fires_none_of_them() {
-    let nats = NatsServer::start();
-    let running = start(&nats, DbConfig::memory("expiration")).await;
-    let bus = Bus::connect(&nats.url(), "test").await.unwrap();
+    let (_nats, running, bus) = in_memory().await;
     let orders = scheduled(&running, &bus, 2).await;
     let outbox = common::outbox::Outbox::new(running.db.clone());
 
