@@ -22,6 +22,14 @@ pub struct Running {
 }
 
 impl Running {
+    /// Fires whatever is still pending, with a clock two hours ahead; returns how many fired.
+    pub async fn fire_everything_pending(&self) -> usize {
+        self.scheduler
+            .fire_due(expiration::scheduler::now_ms() + 7_200_000)
+            .await
+            .unwrap()
+    }
+
     /// Stops it the way SIGTERM does, and waits until it has.
     pub async fn stop(self) {
         self.shutdown.cancel();
