@@ -813,7 +813,14 @@ fn render(
         );
     }
     let _ = writeln!(out);
-    let both = |r: Resident| format!("{} ({})", mib(r.total), mib(r.private));
+    let both = |r: Resident| {
+        format!(
+            "{} (RSS {}, private {})",
+            mib(r.pss),
+            mib(r.rss),
+            mib(r.private)
+        )
+    };
     // The targets are in decimal megabytes (the figures are shown in MiB).
     let verdict = |bytes: u64, limit_mb: u64| {
         if bytes <= limit_mb * 1_000_000 {
@@ -824,7 +831,7 @@ fn render(
     };
     let _ = writeln!(
         out,
-        "| process | resident, idle (private) | resident, under `GET /api/tickets` load (private) |"
+        "| process | resident (PSS), idle | resident (PSS), under `GET /api/tickets` load |"
     );
     let _ = writeln!(out, "|---|---|---|");
     for (name, (idle, load)) in memory {
@@ -836,14 +843,14 @@ fn render(
         out,
         "| **stack without NATS** | **{}** (target ≤ 100 MB: {}) | **{}** (target ≤ 250 MB: {}) |",
         both(idle_total),
-        verdict(idle_total.total, 100),
+        verdict(idle_total.pss, 100),
         both(load_total),
-        verdict(load_total.total, 250),
+        verdict(load_total.pss, 250),
     );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| process, services on a SurrealDB server | resident, idle (private) |"
+        "| process, services on a SurrealDB server | resident (PSS), idle |"
     );
     let _ = writeln!(out, "|---|---|");
     for (name, idle) in server_memory {
@@ -854,7 +861,7 @@ fn render(
         out,
         "| **stack without NATS** | **{}** (target ≤ 100 MB: {}) |",
         both(server_total),
-        verdict(server_total.total, 100),
+        verdict(server_total.pss, 100),
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "| file | raw | gzip (best) | as served |");

@@ -30,20 +30,26 @@ pub fn summarise(mut samples: Vec<Duration>) -> Summary {
     }
 }
 
-/// Resident memory of a process: all of it, and its private (anonymous) part, which leaves
-/// out the pages of the executable and libraries: those are shared and the kernel can drop
-/// and read them again.
+/// Resident memory of a process, three ways:
+/// - `rss`: every page it has in memory, shared ones included (what `ps` and `top` show);
+/// - `pss`: the same with each shared page divided among the processes that map it, so
+///   that the figures of several processes add up to the memory they hold together (the
+///   backend services run from one executable, whose code the kernel keeps once);
+/// - `private`: its anonymous memory, what it has allocated, leaving out the pages of
+///   executables and libraries, which the kernel can drop and read again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resident {
-    pub total: u64,
+    pub rss: u64,
+    pub pss: u64,
     pub private: u64,
 }
 
 impl Resident {
-    /// Both figures added up.
+    /// Each figure added up.
     pub fn plus(self, other: Self) -> Self {
         Self {
-            total: self.total + other.total,
+            rss: self.rss + other.rss,
+            pss: self.pss + other.pss,
             private: self.private + other.private,
         }
     }
@@ -51,22 +57,25 @@ impl Resident {
     /// The larger of each figure.
     pub fn max(self, other: Self) -> Self {
         Self {
-            total: self.total.max(other.total),
+            rss: self.rss.max(other.rss),
+            pss: self.pss.max(other.pss),
             private: self.private.max(other.private),
         }
     }
 }
 
-/// Resident memory of a process, in bytes (Linux).
+/// Resident memory of a process, in bytes (Linux 4.14 or later, for `smaps_rollup`).
 pub fn resident(pid: u32) -> Option<Resident> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib = |key: &str| -> Option<u64> {
-        let line = status.lines().find(|l| l.starts_with(key))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let bytes = |text: &str, key: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(key))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
     };
     Some(Resident {
-        total: kib("VmRSS:")? * 1024,
-        private: kib("RssAnon:")? * 1024,
+        rss: bytes(&status, "VmRSS:")?,
+        pss: bytes(&rollup, "Pss:")?,
+        private: bytes(&status, "RssAnon:")?,
     })
 }
 
@@ -104,6 +113,7 @@ mod tests {
     fn this_process_has_resident_memory_some_of_it_private() {
         let memory = resident(std::process::id()).unwrap();
         assert!(memory.private > 0);
-        assert!(memory.total >= memory.private);
+        assert!(memory.rss >= memory.private);
+        assert!(memory.pss > 0 && memory.pss <= memory.rss);
     }
 }

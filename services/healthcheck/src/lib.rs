@@ -11,12 +11,18 @@ use std::time::Duration;
 /// address ending in `:port`), else `default_port`.
 pub fn run_if_asked(port_variable: &str, default_port: u16) {
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        let port = std::env::var(port_variable)
-            .ok()
-            .and_then(|value| port_of(&value))
-            .unwrap_or(default_port);
-        std::process::exit(if probe(port) { 0 } else { 1 });
+        exit_with_health(port_variable, default_port);
     }
+}
+
+/// Probes the process whose port is in `port_variable` (else `default_port`) and exits 0
+/// when it is healthy, 1 otherwise.
+pub fn exit_with_health(port_variable: &str, default_port: u16) -> ! {
+    let port = std::env::var(port_variable)
+        .ok()
+        .and_then(|value| port_of(&value))
+        .unwrap_or(default_port);
+    std::process::exit(if probe(port) { 0 } else { 1 });
 }
 
 /// `3001` or `0.0.0.0:3001` → 3001.

@@ -16,6 +16,10 @@ use crate::process::{Managed, Output, Spec};
 /// The backend services, in start order. Adding a service is one line here.
 pub const SERVICES: &[&str] = &["auth", "tickets", "orders", "expiration", "payments"];
 
+/// The executable that runs each backend service and the ingress (`service <name>`): one
+/// file for them all, so the machine holds its code once.
+pub const SERVICE_BINARY: &str = "service";
+
 /// How long a process may take to become ready.
 const READY_LIMIT: Duration = Duration::from_secs(120);
 /// How long a process may take to stop after SIGTERM.
@@ -34,7 +38,7 @@ pub enum Storage {
 /// What to run and where.
 #[derive(Debug, Clone)]
 pub struct StackConfig {
-    /// The folder with the built binaries (the service binaries, `ingress`, `server`).
+    /// The folder with the built binaries (`service`, `surreal`, `server`).
     pub bin_dir: PathBuf,
     /// Everything persistent lives under here.
     pub data_dir: PathBuf,
@@ -89,7 +93,7 @@ impl StackConfig {
         if config.bin_dir.ends_with("deps") {
             config.bin_dir.pop();
         }
-        for binary in SERVICES.iter().chain(&["ingress", "surreal"]) {
+        for binary in [SERVICE_BINARY, "surreal"] {
             anyhow::ensure!(
                 config.bin_dir.join(binary).exists(),
                 "{binary} is not built in {}: run `cargo build --bins` (or `cargo test --workspace`) first",
@@ -273,8 +277,8 @@ impl Stack {
         let mut ingress = Managed::new(
             Spec {
                 name: "ingress".to_owned(),
-                program: config.bin_dir.join("ingress"),
-                args: Vec::new(),
+                program: config.bin_dir.join(SERVICE_BINARY),
+                args: vec!["ingress".into()],
                 env,
                 port: Some(ingress_port),
                 ready_path: None,
@@ -437,8 +441,8 @@ fn service_spec(
     }
     Ok(Spec {
         name,
-        program: config.bin_dir.join(service),
-        args: Vec::new(),
+        program: config.bin_dir.join(SERVICE_BINARY),
+        args: vec![service.into()],
         env,
         port: Some(port),
         ready_path: Some("/readyz"),

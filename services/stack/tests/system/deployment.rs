@@ -334,7 +334,8 @@ fn every_image_has_a_dockerfile_and_a_skaffold_artifact() {
         let text = std::fs::read_to_string(repo().join(dockerfile)).unwrap();
         if name != "web" {
             assert_eq!(artifact["docker"]["buildArgs"]["SERVICE"], name);
-            assert!(text.contains("--bin ${SERVICE}"));
+            assert!(text.contains("--bin service"));
+            assert!(text.contains("GITTIX_SERVICE=${SERVICE}"));
         }
         let runtime = text.rsplit("\nFROM ").next().unwrap();
         assert!(
