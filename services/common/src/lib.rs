@@ -18,7 +18,7 @@ pub mod testing;
 
 pub use error::{ApiError, FieldError};
 
-/// The allocator every service binary installs (`#[global_allocator]` in its `main.rs`):
+/// The allocator the `service` and web server binaries install (`#[global_allocator]`):
 /// request handling and SurrealDB's query engine make many small, short-lived allocations,
 /// and under load glibc's `malloc`/`free` took a quarter to a third of a service's CPU.
 /// Built without transparent huge pages (see the workspace `Cargo.toml`), it keeps about
