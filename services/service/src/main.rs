@@ -40,31 +40,38 @@ enum Command {
 }
 
 /// Reads `[<program>] [healthcheck]`, the program's name coming from `GITTIX_SERVICE`
-/// (`from_env`) when the first argument is not one; `None` for anything else.
-fn parse(args: &[String], from_env: Option<&str>) -> Option<Command> {
+/// (`from_env`) when the first argument is not one; anything else is refused with the reason.
+fn parse(args: &[String], from_env: Option<&str>) -> Result<Command, String> {
     let known = |named: &str| PROGRAMS.iter().copied().find(|(name, _)| *name == named);
     let (program, rest) = match args.split_first() {
-        Some((first, rest)) if known(first).is_some() => (known(first)?, rest),
-        _ => (known(from_env?)?, args),
+        Some((first, rest)) if let Some(program) = known(first) => (program, rest),
+        _ => match from_env {
+            Some(named) => (
+                known(named)
+                    .ok_or_else(|| format!("GITTIX_SERVICE names no program: {named:?}"))?,
+                args,
+            ),
+            None => return Err("which program? name one, or set GITTIX_SERVICE".to_owned()),
+        },
     };
     match rest {
-        [] => Some(Command::Run(program.0)),
-        [only] if only == "healthcheck" => Some(Command::Healthcheck(program.1)),
-        _ => None,
+        [] => Ok(Command::Run(program.0)),
+        [only] if only == "healthcheck" => Ok(Command::Healthcheck(program.1)),
+        [unexpected, ..] => Err(format!("unexpected argument: {unexpected:?}")),
     }
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = match parse(&args, std::env::var("GITTIX_SERVICE").ok().as_deref()) {
-        Some(Command::Run(name)) => name,
-        Some(Command::Healthcheck(default_port)) => {
+        Ok(Command::Run(name)) => name,
+        Ok(Command::Healthcheck(default_port)) => {
             healthcheck::exit_with_health("PORT", default_port)
         }
-        None => {
+        Err(reason) => {
             let names: Vec<&str> = PROGRAMS.iter().map(|(name, _)| *name).collect();
             eprintln!(
-                "usage: service <{}> [healthcheck] (or the name in GITTIX_SERVICE)",
+                "service: {reason}\nusage: service <{}> [healthcheck] (or the name in GITTIX_SERVICE)",
                 names.join("|")
             );
             return ExitCode::from(2);
@@ -127,32 +134,48 @@ mod tests {
 
     #[test]
     fn the_program_comes_from_the_first_argument_or_else_the_environment() {
-        assert_eq!(parse(&args("tickets"), None), Some(Command::Run("tickets")));
+        assert_eq!(parse(&args("tickets"), None), Ok(Command::Run("tickets")));
         assert_eq!(
             parse(&args("ingress"), Some("auth")),
-            Some(Command::Run("ingress"))
+            Ok(Command::Run("ingress"))
         );
-        assert_eq!(
-            parse(&args(""), Some("orders")),
-            Some(Command::Run("orders"))
-        );
+        assert_eq!(parse(&args(""), Some("orders")), Ok(Command::Run("orders")));
         assert_eq!(
             parse(&args("tickets healthcheck"), None),
-            Some(Command::Healthcheck(tickets::config::DEFAULT_PORT))
+            Ok(Command::Healthcheck(tickets::config::DEFAULT_PORT))
         );
         assert_eq!(
             parse(&args("healthcheck"), Some("payments")),
-            Some(Command::Healthcheck(payments::config::DEFAULT_PORT))
+            Ok(Command::Healthcheck(payments::config::DEFAULT_PORT))
         );
     }
 
     #[test]
     fn anything_else_is_refused() {
-        assert_eq!(parse(&args(""), None), None);
-        assert_eq!(parse(&args("web"), None), None);
-        assert_eq!(parse(&args(""), Some("web")), None);
-        assert_eq!(parse(&args("tickets extra"), None), None);
-        assert_eq!(parse(&args("tickets healthcheck now"), None), None);
-        assert_eq!(parse(&args("healthcheck"), None), None);
+        assert!(parse(&args(""), None).is_err());
+        assert!(parse(&args("web"), None).is_err());
+        assert!(parse(&args(""), Some("web")).is_err());
+        assert!(parse(&args("tickets extra"), None).is_err());
+        assert!(parse(&args("tickets healthcheck now"), None).is_err());
+        assert!(parse(&args("healthcheck"), None).is_err());
+    }
+
+    #[test]
+    fn a_refusal_says_what_was_wrong() {
+        assert!(
+            parse(&args(""), Some("web"))
+                .unwrap_err()
+                .contains("\"web\"")
+        );
+        assert!(
+            parse(&args("tickets extra"), None)
+                .unwrap_err()
+                .contains("\"extra\"")
+        );
+        assert!(
+            parse(&args(""), None)
+                .unwrap_err()
+                .contains("GITTIX_SERVICE")
+        );
     }
 }
