@@ -6,6 +6,15 @@
 //!   `Nats-Msg-Id`, so a re-publish inside the duplicate window is dropped by the server.
 //! - [`listen`] runs one durable pull consumer per (service, event), shared by all instances
 //!   of the service, with explicit acks (see [`crate::bus::Outcome`]).
+//!
+//! Outages are waited out, poison is set aside. A handler error is an infrastructure failure
+//! (the database, a provider, the network) unless its cause chain holds a [`Poison`]: the
+//! event is redelivered with a growing delay (at most [`MAX_RETRY_DELAY`]) for as long as the
+//! outage lasts, and never set aside; so is an event that is not applicable yet
+//! ([`Outcome::RetryLater`]). An event that fails on its content ([`Poison`]) is retried until
+//! its delivery count reaches [`ListenOptions::max_deliveries`], one that does not parse not at
+//! all; then it is kept in [`DEAD_LETTER_STREAM`] and the consumer moves on. Operators list,
+//! inspect and replay set-aside events with [`crate::deadletter`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +31,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::deadletter;
 use crate::events::{Event, STREAM};
 
 /// The stream of events that consumers set aside.
@@ -30,8 +40,8 @@ pub const DEAD_LETTER_STREAM: &str = "DEADLETTER";
 pub const DEAD_LETTER_PREFIX: &str = "deadletter";
 /// How long JetStream remembers message ids to drop re-published duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
-/// Deliveries of one event to one consumer before it is set aside. With the doubling
-/// delays this is several minutes of retrying.
+/// Deliveries of one poison event (see [`Poison`]) to one consumer before it is set aside.
+/// With the doubling delays this is several minutes of retrying.
 pub const MAX_DELIVERIES: i64 = 20;
 /// The longest wait between two deliveries of an event that asked to be retried.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -172,15 +182,52 @@ impl Bus {
     }
 }
 
-/// What a handler decided about one delivery.
+/// What a handler decided about one delivery. A handler that fails returns an error instead:
+/// a [`Poison`] error when the event itself is at fault, any other error when something it
+/// depends on is (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Handled (or a duplicate/stale event, safely ignored): acknowledge.
     Done,
-    /// Not yet applicable (e.g. a replica waits for an earlier version): negative ack,
-    /// redelivered after this delay, doubled on each further delivery (at most
-    /// [`MAX_RETRY_DELAY`]).
+    /// Not yet applicable (e.g. a replica waits for an earlier version, which at-least-once
+    /// delivery will bring): negative ack, redelivered after this delay, doubled on each
+    /// further delivery (at most [`MAX_RETRY_DELAY`]), for as long as it takes. Never set
+    /// aside: the awaited event arrives, or is itself set aside as poison and replayed by an
+    /// operator.
     RetryLater(Duration),
+}
+
+/// A handler error meaning "this event fails on its content; retrying will not help". Put it
+/// in a handler error's cause chain (`Err(Poison::new(..).into())`, [`poison`], or as the
+/// source of a service's own error) and the event is set aside after
+/// [`ListenOptions::max_deliveries`] instead of being retried until it succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Poison {
+    reason: String,
+}
+
+impl Poison {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The `Poison` in `error`'s cause chain, if there is one.
+    pub fn find(error: &anyhow::Error) -> Option<&Self> {
+        error.chain().find_map(|cause| cause.downcast_ref::<Self>())
+    }
+}
+
+/// A handler error for an event that fails on its content: `return Err(poison("no such
+/// ticket"))`.
+pub fn poison(reason: impl Into<String>) -> anyhow::Error {
+    Poison::new(reason).into()
 }
 
 /// About one delivery of an event.
@@ -213,7 +260,8 @@ pub fn consumer_name<E: Event>(service: &str) -> String {
 pub struct ListenOptions {
     /// How long JetStream waits for an ack before redelivering.
     pub ack_wait: Duration,
-    /// Deliveries before an event is set aside.
+    /// Deliveries before a poison event (see [`Poison`]) is set aside. Other failures are
+    /// retried for as long as they last.
     pub max_deliveries: i64,
     /// Delay before redelivery after a handler error, per delivery so far.
     pub retry_base: Duration,
@@ -230,7 +278,8 @@ impl Default for ListenOptions {
 }
 
 /// Consumes event `E` for `service` until `shutdown` is cancelled. Reconnects and recreates
-/// its consumer as needed, so a NATS restart only pauses it.
+/// its consumer as needed, so a NATS restart only pauses it. A consumer left by an earlier
+/// version gets the current settings (see [`consumer_config`]).
 pub async fn listen<E, L>(
     bus: Bus,
     service: &'static str,
@@ -242,20 +291,11 @@ pub async fn listen<E, L>(
     L: Listener<E>,
 {
     let name = consumer_name::<E>(service);
-    let config = pull::Config {
-        durable_name: Some(name.clone()),
-        filter_subject: E::SUBJECT.to_owned(),
-        ack_policy: AckPolicy::Explicit,
-        deliver_policy: DeliverPolicy::All,
-        ack_wait: options.ack_wait,
-        // A backstop only: the handler loop sets events aside at `max_deliveries`.
-        max_deliver: options.max_deliveries + 3,
-        ..Default::default()
-    };
+    let config = consumer_config::<E>(service, &options);
     while !shutdown.is_cancelled() {
         let messages = async {
             let stream = bus.js.get_stream(STREAM).await?;
-            let consumer = stream.get_or_create_consumer(&name, config.clone()).await?;
+            let consumer = current_consumer(&stream, &config).await?;
             anyhow::Ok(consumer.messages().await?)
         }
         .await;
@@ -288,6 +328,55 @@ pub async fn listen<E, L>(
             }
         }
         sleep_or_shutdown(Duration::from_millis(200), &shutdown).await;
+    }
+}
+
+/// The durable consumer of `service` for event `E`. Redelivery is unlimited (`max_deliver`
+/// -1): the handler loop decides when an event is set aside, and an outage must never end
+/// an event's redelivery.
+pub fn consumer_config<E: Event>(service: &str, options: &ListenOptions) -> pull::Config {
+    pull::Config {
+        durable_name: Some(consumer_name::<E>(service)),
+        filter_subject: E::SUBJECT.to_owned(),
+        ack_policy: AckPolicy::Explicit,
+        deliver_policy: DeliverPolicy::All,
+        ack_wait: options.ack_wait,
+        max_deliver: -1,
+        ..Default::default()
+    }
+}
+
+/// Gets the durable consumer `config` names, creating it if it is missing and updating its
+/// redelivery settings if an earlier version created it with others (they once capped
+/// deliveries at 23). Creating a durable consumer that exists updates its editable settings,
+/// on nats-server 2.9 as on later ones.
+async fn current_consumer(
+    stream: &stream::Stream,
+    config: &pull::Config,
+) -> anyhow::Result<jetstream::consumer::PullConsumer> {
+    let name = config.durable_name.as_deref().unwrap_or_default();
+    let consumer = stream.get_or_create_consumer(name, config.clone()).await?;
+    let existing = &consumer.cached_info().config;
+    if existing.max_deliver == config.max_deliver && existing.ack_wait == config.ack_wait {
+        return Ok(consumer);
+    }
+    tracing::info!(
+        consumer = name,
+        max_deliver = existing.max_deliver,
+        ack_wait = ?existing.ack_wait,
+        "updating the consumer's redelivery settings"
+    );
+    match stream.create_consumer(config.clone()).await {
+        Ok(updated) => Ok(updated),
+        Err(error) => {
+            tracing::error!(
+                consumer = name,
+                error = %error,
+                "could not update the consumer; its deliveries stay capped at {}",
+                existing.max_deliver
+            );
+            Ok(consumer)
+        }
     }
 }
 
@@ -341,28 +430,26 @@ async fn handle_message<E, L>(
         let outcome = listener.handle(event, &delivery).await;
         let result = match outcome {
             Ok(Outcome::Done) => message.ack().await,
-            Ok(Outcome::RetryLater(base)) if delivered < options.max_deliveries => {
+            Ok(Outcome::RetryLater(base)) => {
                 let delay = backoff(base, delivered);
                 tracing::debug!(?delay, "not applicable yet, retrying later");
                 message.ack_with(AckKind::Nak(Some(delay))).await
             }
-            Ok(Outcome::RetryLater(_)) => {
-                set_aside(
-                    bus,
-                    service,
-                    &message,
-                    &delivery,
-                    "still not applicable after the last delivery",
-                )
-                .await;
-                return;
+            Err(error) if Poison::find(&error).is_none() => {
+                let delay = backoff(options.retry_base, delivered);
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    ?delay,
+                    "handler failed, retrying until it succeeds"
+                );
+                message.ack_with(AckKind::Nak(Some(delay))).await
             }
             Err(error) if delivered < options.max_deliveries => {
                 let delay = backoff(options.retry_base, delivered);
                 tracing::warn!(
                     error = format!("{error:#}"),
                     ?delay,
-                    "handler failed, retrying later"
+                    "handler refused the event, retrying later"
                 );
                 message.ack_with(AckKind::Nak(Some(delay))).await
             }
@@ -372,7 +459,7 @@ async fn handle_message<E, L>(
                     service,
                     &message,
                     &delivery,
-                    &format!("failed on every delivery: {error:#}"),
+                    &format!("poison on delivery {delivered}: {error:#}"),
                 )
                 .await;
                 return;
@@ -401,11 +488,17 @@ async fn set_aside(bus: &Bus, service: &str, message: &Message, delivery: &Deliv
     let content = String::from_utf8_lossy(&message.payload);
     tracing::error!(reason, %content, "setting the event aside");
     let mut headers = HeaderMap::new();
-    headers.insert("Gittix-Original-Subject", message.subject.as_str());
-    headers.insert("Gittix-Reason", reason.replace(['\r', '\n'], " ").as_str());
-    headers.insert("Gittix-Delivered", delivery.delivered.to_string().as_str());
+    headers.insert(deadletter::ORIGINAL_SUBJECT, message.subject.as_str());
+    headers.insert(
+        deadletter::REASON,
+        reason.replace(['\r', '\n'], " ").as_str(),
+    );
+    headers.insert(
+        deadletter::DELIVERED,
+        delivery.delivered.to_string().as_str(),
+    );
     if let Some(id) = &delivery.event_id {
-        headers.insert("Gittix-Event-Id", id.as_str());
+        headers.insert(deadletter::EVENT_ID, id.as_str());
     }
     let subject = format!("{DEAD_LETTER_PREFIX}.{service}.{}", message.subject);
     let kept = async {
@@ -461,29 +554,14 @@ where
     }
 }
 
-/// Reads the events a consumer set aside (tests and operators).
+/// The events `service` set aside, oldest first, as (dead-letter subject, payload) (tests; see
+/// [`crate::deadletter`] for everything recorded about them).
 pub async fn dead_letters(bus: &Bus, service: &str) -> anyhow::Result<Vec<(String, Bytes)>> {
-    let stream = bus.js.get_stream(DEAD_LETTER_STREAM).await?;
-    let consumer = stream
-        .create_consumer(pull::Config {
-            filter_subject: format!("{DEAD_LETTER_PREFIX}.{service}.>"),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::None,
-            ..Default::default()
-        })
-        .await?;
-    let mut batch = consumer
-        .fetch()
-        .max_messages(1000)
-        .expires(Duration::from_millis(500))
-        .messages()
-        .await?;
-    let mut out = Vec::new();
-    while let Some(message) = batch.next().await {
-        let message = message.map_err(|e| anyhow::anyhow!(e))?;
-        out.push((message.subject.to_string(), message.payload.clone()));
-    }
-    Ok(out)
+    Ok(deadletter::list_for(bus, Some(service))
+        .await?
+        .into_iter()
+        .map(|letter| (letter.stored_subject(), letter.payload))
+        .collect())
 }
 
 /// `NATS_SERVER_BIN`, else `nats-server` on `PATH`, else Debian's `/usr/sbin/nats-server`.
@@ -513,5 +591,27 @@ mod tests {
         assert_eq!(backoff(base, 4), Duration::from_millis(800));
         assert_eq!(backoff(base, 12), MAX_RETRY_DELAY);
         assert_eq!(backoff(base, i64::MAX), MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn a_poison_error_is_found_anywhere_in_the_cause_chain() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("refusing the order")]
+        struct Refused(#[source] Poison);
+
+        let direct = poison("no such ticket");
+        let with_context = poison("no such ticket").context("replicating the ticket");
+        let as_source = anyhow::Error::new(Refused(Poison::new("no such ticket")));
+
+        for error in [direct, with_context, as_source] {
+            let found = Poison::find(&error).map(Poison::reason);
+            assert_eq!(found, Some("no such ticket"), "{error:#}");
+        }
+    }
+
+    #[test]
+    fn any_other_error_is_no_poison() {
+        let outage = anyhow::anyhow!("connection refused").context("reading the ticket");
+        assert!(Poison::find(&outage).is_none());
     }
 }

@@ -1,9 +1,11 @@
 //! What every GitTix service shares: the error shape, the session, configuration, database
-//! access, the event catalogue, the event bus, the outbox and the service runtime.
+//! access, the event catalogue, the event bus and its set-aside events, the outbox and the
+//! service runtime.
 
 pub mod bus;
 pub mod config;
 pub mod db;
+pub mod deadletter;
 pub mod error;
 pub mod events;
 pub mod extract;

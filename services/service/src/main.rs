@@ -6,6 +6,16 @@
 //! GITTIX_SERVICE=tickets service [healthcheck]   # the same (how the container images run)
 //! ```
 //!
+//! and the operators' view of the events consumers set aside (see `common::deadletter`), on the
+//! NATS server in `NATS_URL`:
+//!
+//! ```text
+//! service dead-letters list                         # one line per set-aside event
+//! service dead-letters show <seq>                   # everything recorded about one
+//! service dead-letters replay <seq>                 # publish it again, then drop it
+//! service dead-letters replay --all [--service <name>]
+//! ```
+//!
 //! Each service still runs as its own process with its own data; they share only the file
 //! they start from. Every service links SurrealDB's engine, about 29 MiB of code resident
 //! per process; from one executable the kernel keeps those pages once for all the processes
@@ -16,8 +26,12 @@
 static ALLOCATOR: common::MiMalloc = common::MiMalloc;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use common::bus::Bus;
 use common::config::Env;
+use common::deadletter;
 use tokio_util::sync::CancellationToken;
 
 /// What the executable can run, with the port each listens on when `PORT` is unset.
@@ -37,11 +51,34 @@ enum Command {
     Run(&'static str),
     /// Probe the running program's health, on its port.
     Healthcheck(u16),
+    /// Look at or replay the events consumers set aside.
+    DeadLetters(DeadLetters),
 }
 
+/// What `service dead-letters` is asked to do.
+#[derive(Debug, PartialEq, Eq)]
+enum DeadLetters {
+    List,
+    Show(u64),
+    Replay(u64),
+    /// Replay every set-aside event, or only those this service set aside.
+    ReplayAll {
+        service: Option<String>,
+    },
+}
+
+/// How long the dead-letter commands wait for NATS before giving up.
+const NATS_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Reads `[<program>] [healthcheck]`, the program's name coming from `GITTIX_SERVICE`
-/// (`from_env`) when the first argument is not one; anything else is refused with the reason.
+/// (`from_env`) when the first argument is not one, or `dead-letters <verb> ...`; anything else
+/// is refused with the reason.
 fn parse(args: &[String], from_env: Option<&str>) -> Result<Command, String> {
+    if let Some((first, rest)) = args.split_first()
+        && first == "dead-letters"
+    {
+        return parse_dead_letters(rest).map(Command::DeadLetters);
+    }
     let known = |named: &str| PROGRAMS.iter().copied().find(|(name, _)| *name == named);
     let (program, rest) = match args.split_first() {
         Some((first, rest)) if let Some(program) = known(first) => (program, rest),
@@ -61,19 +98,74 @@ fn parse(args: &[String], from_env: Option<&str>) -> Result<Command, String> {
     }
 }
 
+/// Reads `list`, `show <seq>`, `replay <seq>` or `replay --all [--service <name>]`.
+fn parse_dead_letters(args: &[String]) -> Result<DeadLetters, String> {
+    match args {
+        [verb] if verb == "list" => Ok(DeadLetters::List),
+        [verb, sequence] if verb == "show" => Ok(DeadLetters::Show(parse_sequence(sequence)?)),
+        [verb] if verb == "show" => Err("show which? give its sequence number".to_owned()),
+        [verb, rest @ ..] if verb == "replay" => parse_replay(rest),
+        [] => Err("dead-letters: list, show or replay?".to_owned()),
+        [unexpected, ..] => Err(format!("unexpected argument: {unexpected:?}")),
+    }
+}
+
+/// Reads `<seq>` or `--all [--service <name>]`, in any order.
+fn parse_replay(args: &[String]) -> Result<DeadLetters, String> {
+    let (mut all, mut service, mut sequence) = (false, None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--all" => all = true,
+            "--service" => {
+                let name = args.next().ok_or("--service needs a service name")?;
+                let usable = !name.is_empty()
+                    && !name.contains(|c: char| c.is_whitespace() || ".*>".contains(c));
+                if !usable {
+                    return Err(format!("not a service name: {name:?}"));
+                }
+                service = Some(name.clone());
+            }
+            other if sequence.is_none() && !other.starts_with('-') => {
+                sequence = Some(parse_sequence(other)?);
+            }
+            other => return Err(format!("unexpected argument: {other:?}")),
+        }
+    }
+    match (sequence, all, service) {
+        (Some(sequence), false, None) => Ok(DeadLetters::Replay(sequence)),
+        (None, true, service) => Ok(DeadLetters::ReplayAll { service }),
+        (Some(_), true, _) => Err("replay one sequence number or --all, not both".to_owned()),
+        (Some(_), false, Some(_)) => Err("--service goes with --all".to_owned()),
+        (None, false, _) => Err("replay which? give its sequence number, or --all".to_owned()),
+    }
+}
+
+fn parse_sequence(text: &str) -> Result<u64, String> {
+    text.parse()
+        .ok()
+        .filter(|&sequence| sequence > 0)
+        .ok_or_else(|| format!("not a sequence number: {text:?}"))
+}
+
+fn usage() -> String {
+    let names: Vec<&str> = PROGRAMS.iter().map(|(name, _)| *name).collect();
+    format!(
+        "usage: service <{}> [healthcheck]   (or the name in GITTIX_SERVICE)\n       \
+         service dead-letters list|show <seq>|replay <seq>|replay --all [--service <name>]",
+        names.join("|")
+    )
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let name = match parse(&args, std::env::var("GITTIX_SERVICE").ok().as_deref()) {
-        Ok(Command::Run(name)) => name,
+    let command = match parse(&args, std::env::var("GITTIX_SERVICE").ok().as_deref()) {
         Ok(Command::Healthcheck(default_port)) => {
             healthcheck::exit_with_health("PORT", default_port)
         }
+        Ok(command) => command,
         Err(reason) => {
-            let names: Vec<&str> = PROGRAMS.iter().map(|(name, _)| *name).collect();
-            eprintln!(
-                "service: {reason}\nusage: service <{}> [healthcheck] (or the name in GITTIX_SERVICE)",
-                names.join("|")
-            );
+            eprintln!("service: {reason}\n{}", usage());
             return ExitCode::from(2);
         }
     };
@@ -84,13 +176,74 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(name)) {
+    let failure = match command {
+        Command::Run(name) => runtime
+            .block_on(run(name))
+            .map_err(|error| format!("{name}: {error:?}")),
+        // An operator's command: the causes on one line, no backtrace.
+        Command::DeadLetters(what) => runtime
+            .block_on(dead_letters(what))
+            .map_err(|error| format!("dead-letters: {error:#}")),
+        Command::Healthcheck(_) => unreachable!("the health check exits above"),
+    };
+    match failure {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{name}: {error:?}");
+        Err(message) => {
+            eprintln!("{message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Lists, shows or replays set-aside events on the NATS server in `NATS_URL`, printing what
+/// it found or did.
+async fn dead_letters(what: DeadLetters) -> anyhow::Result<()> {
+    let url = Env::process().required("NATS_URL", "the NATS server, e.g. nats://127.0.0.1:4222")?;
+    let bus = tokio::time::timeout(NATS_TIMEOUT, Bus::connect(&url, "service dead-letters"))
+        .await
+        .with_context(|| format!("NATS at {url} did not answer within {NATS_TIMEOUT:?}"))??;
+    let answer = async {
+        match what {
+            DeadLetters::List => {
+                let letters = deadletter::list(&bus).await?;
+                if letters.is_empty() {
+                    eprintln!("no events are set aside");
+                }
+                for letter in letters {
+                    println!("{}", letter.summary());
+                }
+            }
+            DeadLetters::Show(sequence) => {
+                println!("{}", deadletter::show(&bus, sequence).await?.details());
+            }
+            DeadLetters::Replay(sequence) => {
+                let letter = deadletter::replay(&bus, sequence).await?;
+                println!("{}", replayed(&letter));
+            }
+            DeadLetters::ReplayAll { service } => {
+                let letters = deadletter::replay_all(&bus, service.as_deref()).await?;
+                for letter in &letters {
+                    println!("{}", replayed(letter));
+                }
+                eprintln!("replayed {} set-aside events", letters.len());
+            }
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(NATS_TIMEOUT * 6, answer)
+        .await
+        .with_context(|| format!("NATS at {url} stopped answering"))?
+}
+
+/// What a replay did, on one line.
+fn replayed(letter: &deadletter::DeadLetter) -> String {
+    format!(
+        "replayed {} ({} set it aside) to {} as {}",
+        letter.sequence,
+        letter.service,
+        letter.subject,
+        letter.replay_id()
+    )
 }
 
 /// Builds a service's `Application` from its configuration and runs it until it is told to
@@ -126,7 +279,7 @@ async fn run(name: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Command, parse};
+    use super::{Command, DeadLetters, parse};
 
     fn args(line: &str) -> Vec<String> {
         line.split_whitespace().map(str::to_owned).collect()
@@ -177,5 +330,92 @@ mod tests {
                 .unwrap_err()
                 .contains("GITTIX_SERVICE")
         );
+    }
+
+    #[test]
+    fn dead_letters_are_listed_shown_and_replayed_one_or_all() {
+        let dead_letters = |line: &str| parse(&args(line), None);
+        assert_eq!(
+            dead_letters("dead-letters list"),
+            Ok(Command::DeadLetters(DeadLetters::List))
+        );
+        assert_eq!(
+            dead_letters("dead-letters show 12"),
+            Ok(Command::DeadLetters(DeadLetters::Show(12)))
+        );
+        assert_eq!(
+            dead_letters("dead-letters replay 12"),
+            Ok(Command::DeadLetters(DeadLetters::Replay(12)))
+        );
+        assert_eq!(
+            dead_letters("dead-letters replay --all"),
+            Ok(Command::DeadLetters(DeadLetters::ReplayAll {
+                service: None
+            }))
+        );
+        let orders = Ok(Command::DeadLetters(DeadLetters::ReplayAll {
+            service: Some("orders".to_owned()),
+        }));
+        assert_eq!(
+            dead_letters("dead-letters replay --all --service orders"),
+            orders
+        );
+        assert_eq!(
+            dead_letters("dead-letters replay --service orders --all"),
+            orders
+        );
+    }
+
+    #[test]
+    fn dead_letters_is_a_command_even_when_the_environment_names_a_program() {
+        assert_eq!(
+            parse(&args("dead-letters list"), Some("tickets")),
+            Ok(Command::DeadLetters(DeadLetters::List))
+        );
+    }
+
+    #[test]
+    fn a_dead_letters_command_that_does_not_make_sense_is_refused() {
+        for line in [
+            "dead-letters",
+            "dead-letters purge",
+            "dead-letters list extra",
+            "dead-letters show",
+            "dead-letters show twelve",
+            "dead-letters show 0",
+            "dead-letters show -3",
+            "dead-letters show 1 2",
+            "dead-letters replay",
+            "dead-letters replay 1 2",
+            "dead-letters replay 1 --all",
+            "dead-letters replay 1 --service orders",
+            "dead-letters replay --service orders",
+            "dead-letters replay --all --service",
+            "dead-letters replay --all --service events.>",
+            "dead-letters replay --all --force",
+            "tickets dead-letters list",
+        ] {
+            assert!(parse(&args(line), None).is_err(), "{line} was accepted");
+        }
+        assert!(
+            parse(&args("dead-letters show twelve"), None)
+                .unwrap_err()
+                .contains("\"twelve\"")
+        );
+    }
+
+    #[test]
+    fn the_usage_names_the_dead_letters_verbs() {
+        let usage = super::usage();
+        for verb in [
+            "dead-letters",
+            "list",
+            "show <seq>",
+            "replay <seq>",
+            "--all",
+            "--service",
+        ] {
+            assert!(usage.contains(verb), "{usage}");
+        }
     }
 }

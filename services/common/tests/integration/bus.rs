@@ -1,8 +1,12 @@
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use common::bus::dead_letters;
-use common::events::TicketCreated;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use common::bus::{self, Bus, Delivery, ListenOptions, Listener, Outcome, dead_letters};
+use common::deadletter;
+use common::events::{STREAM, TicketCreated};
 use common::testing::eventually;
 use tokio_util::sync::CancellationToken;
 
@@ -119,21 +123,113 @@ async fn the_same_event_id_published_twice_is_handled_once() {
     shutdown.cancel();
 }
 
+/// How a [`Failing`] listener fails.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure {
+    /// An error without a `Poison` in it: the database or a provider is down.
+    Infrastructure,
+    /// `Outcome::RetryLater`: an earlier event is still missing.
+    NotYet,
+    /// A `Poison` error: the event itself is at fault.
+    Poison,
+}
+
+/// Fails deliveries of events titled "poison" (before delivery `until_delivery`, and until
+/// it is `fixed`), then handles them; handles every other event at once.
+pub struct Failing {
+    pub failure: Failure,
+    pub until_delivery: i64,
+    pub fixed: AtomicBool,
+    /// The events handled, with their delivery.
+    pub handled: Mutex<Vec<(TicketCreated, Delivery)>>,
+}
+
+impl Failing {
+    pub fn new(failure: Failure, until_delivery: i64) -> Arc<Self> {
+        Arc::new(Self {
+            failure,
+            until_delivery,
+            fixed: AtomicBool::new(false),
+            handled: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Fails every delivery of an event titled "poison" until it is fixed.
+    pub fn always(failure: Failure) -> Arc<Self> {
+        Self::new(failure, i64::MAX)
+    }
+
+    pub fn fix(&self) {
+        self.fixed.store(true, Ordering::SeqCst);
+    }
+
+    pub fn handled_ids(&self) -> Vec<String> {
+        self.handled
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(event, _)| event.id.clone())
+            .collect()
+    }
+
+    /// The delivery on which the event `id` was handled, once it was.
+    pub fn delivery_of(&self, id: &str) -> Option<Delivery> {
+        self.handled
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(event, _)| event.id == id)
+            .map(|(_, delivery)| delivery.clone())
+    }
+
+    /// Starts listening for `TicketCreated` as `service`, retrying every millisecond or so
+    /// and setting a poison event aside on its third delivery.
+    pub fn spawn(self: &Arc<Self>, bus: &Bus, service: &'static str, shutdown: &CancellationToken) {
+        tokio::spawn(bus::listen::<TicketCreated, _>(
+            bus.clone(),
+            service,
+            self.clone(),
+            ListenOptions {
+                retry_base: Duration::from_millis(1),
+                ..fast_options()
+            },
+            shutdown.clone(),
+        ));
+    }
+}
+
+impl Listener<TicketCreated> for Failing {
+    async fn handle(&self, event: TicketCreated, delivery: &Delivery) -> anyhow::Result<Outcome> {
+        let failing = event.title == "poison"
+            && delivery.delivered < self.until_delivery
+            && !self.fixed.load(Ordering::SeqCst);
+        if failing {
+            match self.failure {
+                Failure::Infrastructure => {
+                    return Err(anyhow::anyhow!("connection refused")
+                        .context("reading the ticket from the database"));
+                }
+                Failure::NotYet => return Ok(Outcome::RetryLater(Duration::from_millis(1))),
+                Failure::Poison => {
+                    return Err(
+                        bus::poison("the ticket has no seats").context("reserving the ticket")
+                    );
+                }
+            }
+        }
+        self.handled.lock().unwrap().push((event, delivery.clone()));
+        Ok(Outcome::Done)
+    }
+}
+
 #[tokio::test]
 async fn poison_events_are_set_aside_and_the_next_event_still_flows() {
     let (_nats, bus) = start_bus().await;
     let shutdown = CancellationToken::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    spawn_listener(
-        &bus,
-        "orders",
-        "orders-1",
-        Behaviour::FailPoison,
-        &seen,
-        &shutdown,
-    );
+    let orders = Failing::always(Failure::Poison);
+    orders.spawn(&bus, "orders", &shutdown);
 
-    // Data that does not parse, and data the handler fails on every time.
+    // Data that does not parse, and data the handler refuses every time.
     bus.publish_raw(
         subject_of::<TicketCreated>(),
         "garbage",
@@ -148,10 +244,7 @@ async fn poison_events_are_set_aside_and_the_next_event_still_flows() {
         .await
         .unwrap();
 
-    eventually("the good event", || async {
-        ids(&seen).contains(&"t-good".to_owned()).then_some(())
-    })
-    .await;
+    eventually("the good event", || async { orders.delivery_of("t-good") }).await;
     let kept = eventually("both events set aside", || async {
         let kept = dead_letters(&bus, "orders").await.ok()?;
         (kept.len() == 2).then_some(kept)
@@ -168,9 +261,147 @@ async fn poison_events_are_set_aside_and_the_next_event_still_flows() {
             .all(|(subject, _)| subject == "deadletter.orders.events.ticket.created")
     );
     assert_eq!(
-        ids(&seen),
+        orders.handled_ids(),
         ["t-good"],
         "the poison event never counted as handled"
     );
+
+    let letters = deadletter::list(&bus).await.unwrap();
+    assert_eq!(
+        letters[0].deliveries, 1,
+        "unparseable data is set aside at once"
+    );
+    assert!(letters[0].reason.starts_with("unparseable"), "{letters:?}");
+    assert_eq!(
+        letters[1].deliveries,
+        fast_options().max_deliveries,
+        "poison is retried up to max_deliveries"
+    );
+    assert!(
+        letters[1].reason.contains("the ticket has no seats"),
+        "{letters:?}"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_infrastructure_failure_is_retried_past_max_deliveries_until_the_handler_succeeds() {
+    let (_nats, bus) = start_bus().await;
+    let shutdown = CancellationToken::new();
+    let failing_deliveries = 4 * fast_options().max_deliveries;
+    let orders = Failing::new(Failure::Infrastructure, failing_deliveries + 1);
+    orders.spawn(&bus, "orders", &shutdown);
+
+    bus.publish("outage", &ticket("t-outage", "poison"))
+        .await
+        .unwrap();
+
+    let delivery = eventually("the event handled after the outage", || async {
+        orders.delivery_of("t-outage")
+    })
+    .await;
+    assert_eq!(delivery.delivered, failing_deliveries + 1);
+    assert!(dead_letters(&bus, "orders").await.unwrap().is_empty());
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_applicable_yet_is_retried_past_max_deliveries() {
+    let (_nats, bus) = start_bus().await;
+    let shutdown = CancellationToken::new();
+    let waiting_deliveries = 4 * fast_options().max_deliveries;
+    let orders = Failing::new(Failure::NotYet, waiting_deliveries + 1);
+    orders.spawn(&bus, "orders", &shutdown);
+
+    bus.publish("early", &ticket("t-early", "poison"))
+        .await
+        .unwrap();
+
+    let delivery = eventually("the event handled at last", || async {
+        orders.delivery_of("t-early")
+    })
+    .await;
+    assert_eq!(delivery.delivered, waiting_deliveries + 1);
+    assert!(dead_letters(&bus, "orders").await.unwrap().is_empty());
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_on_an_outage_is_never_set_aside_and_others_still_flow() {
+    let (_nats, bus) = start_bus().await;
+    let shutdown = CancellationToken::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    // `FailOutage` fails with a plain error, no `Poison` in it: an infrastructure failure.
+    spawn_listener(
+        &bus,
+        "orders",
+        "orders-1",
+        Behaviour::FailOutage,
+        &seen,
+        &shutdown,
+    );
+
+    bus.publish("stuck", &ticket("t-stuck", "poison"))
+        .await
+        .unwrap();
+    bus.publish("good", &ticket("t-good", "Show"))
+        .await
+        .unwrap();
+
+    // Each delivery, redeliveries included, takes a consumer sequence number: past twice
+    // max_deliveries, the stuck event was delivered more often than a poison one would be.
+    let name = bus::consumer_name::<TicketCreated>("orders");
+    let enough = 2 * u64::try_from(fast_options().max_deliveries).unwrap() + 1;
+    eventually(
+        "the stuck event redelivered past max_deliveries",
+        || async {
+            let stream = bus.jetstream().get_stream(STREAM).await.ok()?;
+            let info = stream.consumer_info(&name).await.ok()?;
+            (info.delivered.consumer_sequence > enough).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(ids(&seen), ["t-good"]);
+    assert!(dead_letters(&bus, "orders").await.unwrap().is_empty());
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_consumer_created_with_capped_deliveries_gets_unlimited_deliveries_on_start() {
+    let (_nats, bus) = start_bus().await;
+    let name = bus::consumer_name::<TicketCreated>("orders");
+    let stream = bus.jetstream().get_stream(STREAM).await.unwrap();
+    // As the previous version created it.
+    stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subject: subject_of::<TicketCreated>().to_owned(),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy: DeliverPolicy::All,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 23,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let orders = Failing::always(Failure::Infrastructure);
+    orders.spawn(&bus, "orders", &shutdown);
+
+    eventually("the consumer updated", || async {
+        let info = stream.consumer_info(&name).await.ok()?;
+        (info.config.max_deliver == -1).then_some(())
+    })
+    .await;
+    let info = stream.consumer_info(&name).await.unwrap();
+    assert_eq!(info.config.ack_wait, fast_options().ack_wait);
+
+    bus.publish("after", &ticket("t-after", "Show"))
+        .await
+        .unwrap();
+    eventually("an event on the updated consumer", || async {
+        orders.delivery_of("t-after")
+    })
+    .await;
     shutdown.cancel();
 }

@@ -13,8 +13,9 @@ pub enum Behaviour {
     Accept,
     /// Ask for a retry on the first delivery, accept afterwards.
     RetryOnce,
-    /// Fail every delivery of events whose title is "poison".
-    FailPoison,
+    /// Fail every delivery of events whose title is "poison" with a plain error: to the
+    /// bus, an infrastructure failure (an outage), retried for as long as it lasts.
+    FailOutage,
 }
 
 /// Records every event it handles, tagged with its instance name.
@@ -32,8 +33,8 @@ pub struct Seen {
 
 impl Listener<TicketCreated> for Recorder {
     async fn handle(&self, event: TicketCreated, delivery: &Delivery) -> anyhow::Result<Outcome> {
-        if matches!(self.behaviour, Behaviour::FailPoison) && event.title == "poison" {
-            anyhow::bail!("cannot handle poison");
+        if matches!(self.behaviour, Behaviour::FailOutage) && event.title == "poison" {
+            anyhow::bail!("the database is unreachable");
         }
         tracing::debug!(instance = self.instance, "handling");
         self.seen.lock().unwrap().push(Seen {

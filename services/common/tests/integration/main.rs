@@ -2,5 +2,6 @@
 
 mod bus;
 mod db;
+mod deadletter;
 mod helpers;
 mod outbox;

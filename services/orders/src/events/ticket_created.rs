@@ -18,7 +18,8 @@ impl Listener<TicketCreated> for ReplicateCreatedTicket {
             title: ticket.title,
             price: ticket.price.cents(),
             user_id: ticket.user_id,
-            version: i64::try_from(ticket.version)?,
+            version: i64::try_from(ticket.version)
+                .map_err(|_| common::bus::poison("the ticket's version is out of range"))?,
             order_id: None,
         };
         if !store::insert_replica(&self.db, &replica).await? {

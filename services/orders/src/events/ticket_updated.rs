@@ -21,7 +21,8 @@ impl Listener<TicketUpdated> for ReplicateUpdatedTicket {
             title: ticket.title,
             price: ticket.price.cents(),
             user_id: ticket.user_id,
-            version: i64::try_from(ticket.version)?,
+            version: i64::try_from(ticket.version)
+                .map_err(|_| common::bus::poison("the ticket's version is out of range"))?,
             order_id: ticket.order_id,
         };
         if replica.version > 0 && store::apply_replica(&self.db, &replica).await? {
