@@ -1,11 +1,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::bus::{Bus, ListenOptions};
+use common::bus::{Bus, ListenOptions, consumer_name};
 use common::config::ServiceConfig;
 use common::db::{DbConfig, new_id};
 use common::events::{
-    Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, TicketRef,
+    Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, STREAM,
+    TicketRef,
 };
 use common::money::Price;
 use common::session::SessionKeys;
@@ -14,6 +15,7 @@ use reqwest::Response;
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
 use tickets::startup::{Application, Options};
+use tickets::store::{self, OrderState};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
@@ -160,6 +162,32 @@ impl TestApp {
 
     pub async fn publish<E: Event>(&self, event: &E) {
         self.bus.publish(&new_id(), event).await.unwrap();
+    }
+
+    /// Publishes `event` and waits until the service has handled and acknowledged it, so that
+    /// a test can stage the order in which events of different kinds are handled.
+    pub async fn publish_handled<E: Event>(&self, event: &E) {
+        let payload = serde_json::to_vec(event).unwrap();
+        let stored = self
+            .bus
+            .start_publish(E::SUBJECT, &new_id(), payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let consumer = consumer_name::<E>("tickets");
+        let what = format!("{consumer} to acknowledge event {}", stored.sequence);
+        eventually(&what, || async {
+            let stream = self.bus.jetstream().get_stream(STREAM).await.ok()?;
+            let info = stream.consumer_info(&consumer).await.ok()?;
+            (info.ack_floor.stream_sequence >= stored.sequence).then_some(())
+        })
+        .await;
+    }
+
+    /// What the service recorded about an order.
+    pub async fn order_state(&self, order_id: &str) -> Option<OrderState> {
+        store::order_state(&self.db, order_id).await.unwrap()
     }
 
     /// Waits until the ticket satisfies `check`, and returns it.

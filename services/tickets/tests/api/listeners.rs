@@ -1,8 +1,15 @@
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use common::bus::{Delivery, Listener, Outcome};
 use common::events::{RejectionReason, TicketReservationRejected, TicketUpdated};
+use common::outbox::Outbox;
 use common::testing::eventually;
-use serde_json::json;
+use serde_json::{Value, json};
+use tickets::events::order_cancelled::UnlockTicket;
+use tickets::events::order_completed::MarkSold;
+use tickets::events::order_created::LockTicket;
+use tickets::store::OrderState;
 
 use crate::helpers::*;
 
@@ -261,4 +268,306 @@ async fn a_reservation_waits_for_the_previous_order_to_let_go() {
         .await;
     assert_eq!(locked["version"], 3);
     assert!(app.events::<TicketReservationRejected>().await.is_empty());
+}
+
+/// The versions of the `ticket:updated` events published for ticket `id`, once the one
+/// with version `last` is out (the relay publishes in commit order, so any earlier change
+/// of the ticket is out too).
+async fn ticket_versions(app: &TestApp, id: &str, last: u64) -> Vec<u64> {
+    eventually("the last ticket:updated", || async {
+        let versions: Vec<u64> = app
+            .events::<TicketUpdated>()
+            .await
+            .into_iter()
+            .filter(|e| e.id == id)
+            .map(|e| e.version)
+            .collect();
+        versions.contains(&last).then_some(versions)
+    })
+    .await
+}
+
+async fn rejections_of(app: &TestApp, order_id: &str) -> Vec<TicketReservationRejected> {
+    app.events::<TicketReservationRejected>()
+        .await
+        .into_iter()
+        .filter(|e| e.order_id == order_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cancellation_handled_before_its_reservation_keeps_the_ticket_unlocked() {
+    let app = TestApp::spawn().await;
+    let seller = app.user();
+    let ticket = app.listed(&seller, "Concert", 10.0).await;
+    let id = id_of(&ticket);
+
+    // The service was away while the buyer cancelled: the cancellation is handled first,
+    // twice (a redelivery).
+    app.publish_handled(&order_cancelled("order-1", &id)).await;
+    app.publish_handled(&order_cancelled("order-1", &id)).await;
+    assert_eq!(
+        app.order_state("order-1").await,
+        Some(OrderState::Cancelled)
+    );
+    // Then the reservation, twice too.
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+
+    let stored = app.ticket(&id).await;
+    assert_eq!(stored["status"], "available");
+    assert!(stored.get("orderId").is_none());
+    assert_eq!(stored["version"], 0, "no lock was taken");
+    assert_eq!(
+        app.order_state("order-1").await,
+        Some(OrderState::Cancelled)
+    );
+
+    // The owner can still edit it…
+    let response = app
+        .update(
+            Some(&seller),
+            &id,
+            &json!({"title": "Concert", "price": 15}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let edited: Value = response.json().await.unwrap();
+    assert_eq!(edited["version"], 1);
+    assert_eq!(ticket_versions(&app, &id, 1).await, [1], "only the edit");
+    assert!(
+        rejections_of(&app, "order-1").await.is_empty(),
+        "a cancelled order needs no rejection"
+    );
+
+    // …and another buyer can reserve it.
+    app.publish(&order_created("order-2", &edited)).await;
+    let locked = app
+        .ticket_when(&id, "the other buyer's lock", |t| t["orderId"] == "order-2")
+        .await;
+    assert_eq!(locked["version"], 2);
+    assert_eq!(locked["price"], 15);
+}
+
+#[tokio::test]
+async fn a_reservation_redelivered_after_its_cancellation_does_not_lock_again() {
+    let app = TestApp::spawn().await;
+    let seller = app.user();
+    let ticket = app.listed(&seller, "Concert", 10.0).await;
+    let id = id_of(&ticket);
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+    assert_eq!(app.ticket(&id).await["orderId"], "order-1");
+    app.publish_handled(&order_cancelled("order-1", &id)).await;
+    let unlocked = app.ticket(&id).await;
+    assert_eq!(unlocked["status"], "available");
+    assert_eq!(unlocked["version"], 2);
+
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+    app.publish_handled(&order_cancelled("order-1", &id)).await;
+
+    assert_eq!(app.ticket(&id).await, unlocked);
+    assert_eq!(
+        app.order_state("order-1").await,
+        Some(OrderState::Cancelled)
+    );
+    let response = app
+        .update(
+            Some(&seller),
+            &id,
+            &json!({"title": "Concert", "price": 12}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(ticket_versions(&app, &id, 3).await, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_completion_handled_before_its_reservation_sells_the_ticket_to_that_order() {
+    let app = TestApp::spawn().await;
+    let seller = app.user();
+    let ticket = app.listed(&seller, "Concert", 10.0).await;
+    let id = id_of(&ticket);
+
+    // Payments completed the order before the tickets service saw it.
+    app.publish_handled(&order_completed("order-1", &id)).await;
+    assert_eq!(
+        app.order_state("order-1").await,
+        Some(OrderState::Completed)
+    );
+    assert_eq!(app.ticket(&id).await["status"], "available");
+
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+    let sold = app.ticket(&id).await;
+    assert_eq!(sold["status"], "sold");
+    assert_eq!(sold["orderId"], "order-1");
+    assert_eq!(sold["version"], 1, "locked and sold in one step");
+
+    // Duplicates of either, and a late cancellation, change nothing.
+    app.publish_handled(&order_completed("order-1", &id)).await;
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+    app.publish_handled(&order_cancelled("order-1", &id)).await;
+    assert_eq!(app.ticket(&id).await, sold);
+    assert_eq!(
+        app.order_state("order-1").await,
+        Some(OrderState::Completed)
+    );
+
+    let response = app
+        .update(
+            Some(&seller),
+            &id,
+            &json!({"title": "Concert", "price": 12}),
+        )
+        .await;
+    assert_eq!(response.status(), 400, "a sold ticket cannot be edited");
+    let event = eventually("the sale", || async {
+        app.events::<TicketUpdated>()
+            .await
+            .into_iter()
+            .find(|e| e.id == id)
+    })
+    .await;
+    assert_eq!(
+        (event.version, event.order_id.as_deref()),
+        (1, Some("order-1"))
+    );
+    assert!(rejections_of(&app, "order-1").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_completion_handled_before_a_reservation_priced_before_an_edit_is_still_rejected() {
+    let app = TestApp::spawn().await;
+    let seller = app.user();
+    let ticket = app.listed(&seller, "Concert", 10.0).await;
+    let id = id_of(&ticket);
+    app.publish_handled(&order_completed("order-1", &id)).await;
+    let response = app
+        .update(
+            Some(&seller),
+            &id,
+            &json!({"title": "Concert", "price": 99}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    app.publish_handled(&order_created("order-1", &ticket))
+        .await;
+    let rejection = eventually("the rejection", || async {
+        rejections_of(&app, "order-1").await.into_iter().next()
+    })
+    .await;
+    assert_eq!(rejection.reason, RejectionReason::PriceChanged);
+    assert_eq!(app.order_state("order-1").await, Some(OrderState::Rejected));
+
+    // A redelivered completion does not sell it either.
+    app.publish_handled(&order_completed("order-1", &id)).await;
+    let stored = app.ticket(&id).await;
+    assert_eq!(stored["status"], "available");
+    assert_eq!(stored["price"], 99);
+    assert_eq!(stored["version"], 1);
+}
+
+/// The service's handlers as other instances run them: on the same database, each event on
+/// its own task, so that two events of one order are handled at the same instant.
+struct Instances {
+    lock: LockTicket,
+    unlock: UnlockTicket,
+    sell: MarkSold,
+}
+
+impl Instances {
+    fn on(app: &TestApp) -> Self {
+        Self {
+            lock: LockTicket {
+                outbox: Outbox::new(app.db.clone()),
+            },
+            unlock: UnlockTicket {
+                outbox: Outbox::new(app.db.clone()),
+            },
+            sell: MarkSold {
+                outbox: Outbox::new(app.db.clone()),
+            },
+        }
+    }
+}
+
+fn first_delivery() -> Delivery {
+    Delivery {
+        event_id: None,
+        delivered: 1,
+        stream_sequence: 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_racing_its_cancellation_on_two_instances_leaves_the_ticket_unlocked() {
+    let app = TestApp::spawn().await;
+    let instances = Arc::new(Instances::on(&app));
+    let seller = app.user();
+    for round in 0..50 {
+        let ticket = app.listed(&seller, "Concert", 10.0).await;
+        let id = id_of(&ticket);
+        let order_id = format!("race-{round}");
+        let lock = tokio::spawn({
+            let (instances, order) = (instances.clone(), order_created(&order_id, &ticket));
+            async move { instances.lock.handle(order, &first_delivery()).await }
+        });
+        let unlock = tokio::spawn({
+            let (instances, order) = (instances.clone(), order_cancelled(&order_id, &id));
+            async move { instances.unlock.handle(order, &first_delivery()).await }
+        });
+        assert_eq!(lock.await.unwrap().unwrap(), Outcome::Done);
+        assert_eq!(unlock.await.unwrap().unwrap(), Outcome::Done);
+
+        let stored = app.ticket(&id).await;
+        assert_eq!(stored["status"], "available", "round {round}: {stored}");
+        assert!(
+            stored["version"] == 0 || stored["version"] == 2,
+            "no lock, or a lock and its unlock: {stored}"
+        );
+        assert_eq!(
+            app.order_state(&order_id).await,
+            Some(OrderState::Cancelled)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_racing_its_completion_on_two_instances_sells_the_ticket() {
+    let app = TestApp::spawn().await;
+    let instances = Arc::new(Instances::on(&app));
+    let seller = app.user();
+    for round in 0..50 {
+        let ticket = app.listed(&seller, "Concert", 10.0).await;
+        let id = id_of(&ticket);
+        let order_id = format!("race-{round}");
+        let lock = tokio::spawn({
+            let (instances, order) = (instances.clone(), order_created(&order_id, &ticket));
+            async move { instances.lock.handle(order, &first_delivery()).await }
+        });
+        let sell = tokio::spawn({
+            let (instances, order) = (instances.clone(), order_completed(&order_id, &id));
+            async move { instances.sell.handle(order, &first_delivery()).await }
+        });
+        assert_eq!(lock.await.unwrap().unwrap(), Outcome::Done);
+        assert_eq!(sell.await.unwrap().unwrap(), Outcome::Done);
+
+        let stored = app.ticket(&id).await;
+        assert_eq!(stored["status"], "sold", "round {round}: {stored}");
+        assert_eq!(stored["orderId"], order_id.as_str());
+        assert!(
+            stored["version"] == 1 || stored["version"] == 2,
+            "locked and sold, at once or in turn: {stored}"
+        );
+        assert_eq!(
+            app.order_state(&order_id).await,
+            Some(OrderState::Completed)
+        );
+    }
 }
