@@ -20,6 +20,9 @@ pub enum PaymentsError {
     Refused(String),
     #[error("payment provider unavailable: {0}")]
     ProviderUnavailable(String),
+    /// Another request's charge of the order is still with the provider.
+    #[error("the order's payment is still being processed")]
+    StillProcessing,
     #[error(transparent)]
     Db(#[from] common::db::DbError),
     #[error(transparent)]
@@ -48,6 +51,10 @@ impl From<PaymentsError> for ApiError {
                     "The payment provider is unavailable. Please try again; you will not be charged twice.",
                 )
             }
+            PaymentsError::StillProcessing => ApiError::status(
+                StatusCode::CONFLICT,
+                "Your payment is still being processed. Check your order again in a minute; you will not be charged twice.",
+            ),
             PaymentsError::Db(error) => ApiError::internal(error),
             PaymentsError::Unexpected(error) => ApiError::Internal(error),
         }

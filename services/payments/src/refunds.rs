@@ -8,8 +8,8 @@ use crate::startup::AppState;
 use crate::store;
 
 /// Refunds the order's payment if the order is cancelled and the payment is not refunded
-/// yet. Safe to run twice at once: the refund's idempotency key makes the provider refund
-/// once. Returns whether the order is cancelled, in which case its payment (if any) has
+/// yet. Safe to run twice at once: the refund's idempotency key (one per charge, the same
+/// as for a charge found beyond the one kept) makes the provider refund once. Returns whether the order is cancelled, in which case its payment (if any) has
 /// been refunded, here or by whoever got there first.
 pub async fn refund_if_cancelled(state: &AppState, order_id: &str) -> anyhow::Result<bool> {
     let cancelled = store::order(&state.db, order_id)
@@ -26,7 +26,7 @@ pub async fn refund_if_cancelled(state: &AppState, order_id: &str) -> anyhow::Re
     }
     match state
         .gateway
-        .refund(&payment.stripe_id, &format!("refund-{}", payment.id))
+        .refund(&payment.stripe_id, &format!("refund-{}", payment.stripe_id))
         .await
     {
         Ok(()) => {}

@@ -10,7 +10,7 @@ use common::service::Service;
 use common::session::SessionKeys;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::PaymentsConfig;
+use crate::config::{GatewayConfig, PaymentsConfig};
 use crate::events::order_cancelled::CancelOrder;
 use crate::events::order_completed::CompleteOrder;
 use crate::events::order_created::ReplicateOrder;
@@ -18,6 +18,7 @@ use crate::events::payment_created::RefundLatePayment;
 use crate::gateway::Gateway;
 use crate::gateway::sandbox::{self, Sandbox};
 use crate::gateway::stripe::Stripe;
+use crate::sweeper::Sweeper;
 use crate::{routes, store};
 
 #[derive(Clone, FromRef)]
@@ -27,6 +28,12 @@ pub struct AppState {
     pub session: SessionKeys,
     pub gateway: Arc<dyn Gateway>,
     pub claim_stale_secs: i64,
+}
+
+/// How often the sweeper looks for attempts to reconcile: often enough that an attempt is
+/// reconciled soon after it becomes due.
+fn sweep_interval(stale_secs: i64) -> std::time::Duration {
+    std::time::Duration::from_secs((stale_secs / 4).clamp(1, 30) as u64)
 }
 
 /// The payments service, connected and bound but not yet serving.
@@ -44,9 +51,15 @@ impl Application {
         let schema = format!("{}{}", store::SCHEMA, sandbox::SCHEMA);
         let mut service = Service::start(config.service.clone(), &schema).await?;
         service.listen_options = listen;
-        let gateway: Arc<dyn Gateway> = match &config.stripe_key {
-            Some(key) => Arc::new(Stripe::new(key.clone(), &config.stripe_api_base)?),
-            None => Arc::new(Sandbox::new(service.db.clone())),
+        let gateway: Arc<dyn Gateway> = match &config.gateway {
+            GatewayConfig::Stripe {
+                secret_key,
+                api_base,
+            } => Arc::new(Stripe::new(secret_key.clone(), api_base)?),
+            GatewayConfig::Sandbox => {
+                tracing::warn!("payments go to the built-in sandbox: no real money is taken");
+                Arc::new(Sandbox::new(service.db.clone()))
+            }
         };
         tracing::info!(gateway = gateway.name(), "payment gateway");
         let state = AppState {
@@ -69,6 +82,11 @@ impl Application {
             state: state.clone(),
         }));
         service.relay();
+        let sweeper = Sweeper {
+            state: state.clone(),
+        };
+        let every = sweep_interval(config.claim_stale_secs);
+        service.spawn(move |shutdown| sweeper.run(every, shutdown));
         let router = routes::payments::router().with_state(state);
         Ok(Self { service, router })
     }

@@ -417,7 +417,11 @@ fn service_spec(
     } else {
         service.to_owned()
     };
-    let mut env = vec![("COOKIE_SECURE".to_owned(), "false".to_owned())];
+    // Plain http on one machine, and the sandbox unless STRIPE_KEY is given (it wins).
+    let mut env = vec![
+        ("COOKIE_SECURE".to_owned(), "false".to_owned()),
+        ("PAYMENTS_SANDBOX".to_owned(), "true".to_owned()),
+    ];
     env.extend(config.env.iter().cloned());
     env.extend([
         ("PORT".to_owned(), port.to_string()),

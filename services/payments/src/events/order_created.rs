@@ -20,7 +20,8 @@ impl Listener<OrderCreated> for ReplicateOrder {
                 user_id: order.user_id,
                 price: order.ticket.price.cents(),
                 status: order.status.as_str().to_owned(),
-                version: i64::try_from(order.version)?,
+                version: i64::try_from(order.version)
+                    .map_err(|_| common::bus::poison("the order's version is out of range"))?,
             },
         )
         .await?;

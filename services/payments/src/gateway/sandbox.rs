@@ -1,12 +1,13 @@
 //! A payment gateway that behaves like Stripe test mode, for running without a Stripe
 //! account: the test tokens succeed or fail as Stripe documents them, charges are recorded
-//! in the payments database (one per idempotency key) and can be refunded.
+//! in the payments database (one per idempotency key, which a replay answers with the
+//! original charge), can be refunded, and are found by order like Stripe's charge search.
 
 use common::db::{Db, DbError, RecordId};
 use futures::future::BoxFuture;
 use surrealdb::types::SurrealValue;
 
-use super::{Charge, ChargeRequest, Gateway, GatewayError};
+use super::{Charge, ChargeRequest, FoundCharge, Gateway, GatewayError};
 
 pub const SCHEMA: &str = "
 DEFINE TABLE IF NOT EXISTS sandbox_charge SCHEMAFULL;
@@ -18,6 +19,7 @@ DEFINE FIELD IF NOT EXISTS order_id ON sandbox_charge TYPE string;
 DEFINE FIELD IF NOT EXISTS refunded ON sandbox_charge TYPE bool DEFAULT false;
 DEFINE FIELD IF NOT EXISTS created_at ON sandbox_charge TYPE datetime DEFAULT time::now();
 DEFINE INDEX IF NOT EXISTS sandbox_charge_id ON sandbox_charge FIELDS charge_id UNIQUE;
+DEFINE INDEX IF NOT EXISTS sandbox_charge_order ON sandbox_charge FIELDS order_id;
 ";
 
 /// What a test token does: `Ok` succeeds, `Err` is the decline message.
@@ -165,6 +167,40 @@ impl Gateway for Sandbox {
                 )));
             }
             Ok(())
+        })
+    }
+
+    fn charges_for_order<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<FoundCharge>, GatewayError>> {
+        #[derive(SurrealValue)]
+        struct Row {
+            charge_id: String,
+            amount: i64,
+            refunded: bool,
+            attempt: String,
+        }
+        Box::pin(async move {
+            let rows: Vec<Row> = self
+                .db
+                .query(
+                    "SELECT charge_id, amount, refunded, record::id(id) AS attempt \
+                     FROM sandbox_charge WHERE order_id = $order_id ORDER BY created_at",
+                )
+                .bind(("order_id", order_id.to_owned()))
+                .await
+                .and_then(|mut r| r.take(0))
+                .map_err(unavailable)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| FoundCharge {
+                    id: row.charge_id,
+                    amount: row.amount,
+                    refunded: row.refunded,
+                    attempt: Some(row.attempt),
+                })
+                .collect())
         })
     }
 

@@ -1,12 +1,14 @@
 //! Stripe over HTTPS: form-encoded requests with the secret key, an `Idempotency-Key` on
 //! every call, timeouts, and Stripe's error bodies mapped to what the buyer should read.
+//! Charges carry the order id and the attempt's idempotency key as metadata, so that the
+//! Search API finds every charge of an order when an attempt's outcome was lost.
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use super::{Charge, ChargeRequest, Gateway, GatewayError};
+use super::{Charge, ChargeRequest, FoundCharge, Gateway, GatewayError};
 
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 
@@ -35,12 +37,30 @@ impl Stripe {
         key: &str,
         form: &[(&str, String)],
     ) -> Result<serde_json::Value, GatewayError> {
-        let response = self
+        let request = self
             .client
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.secret_key)
             .header("Idempotency-Key", key)
-            .form(form)
+            .form(form);
+        Self::answer(request).await
+    }
+
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<serde_json::Value, GatewayError> {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.secret_key)
+            .query(query);
+        Self::answer(request).await
+    }
+
+    async fn answer(request: reqwest::RequestBuilder) -> Result<serde_json::Value, GatewayError> {
+        let response = request
             .send()
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
@@ -54,6 +74,36 @@ impl Stripe {
         }
         Err(map_error(status.as_u16(), &body))
     }
+}
+
+/// The Search API's query for an order's charges (ids are ULIDs; quotes are escaped anyway).
+fn search_query(order_id: &str) -> String {
+    let escaped = order_id.replace('\\', "\\\\").replace('\'', "\\'");
+    format!("metadata['order_id']:'{escaped}'")
+}
+
+#[derive(Deserialize)]
+struct SearchResult {
+    data: Vec<FoundBody>,
+    #[serde(default)]
+    has_more: bool,
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FoundBody {
+    id: String,
+    amount: i64,
+    #[serde(default)]
+    refunded: bool,
+    status: String,
+    #[serde(default)]
+    metadata: FoundMetadata,
+}
+
+#[derive(Deserialize, Default)]
+struct FoundMetadata {
+    attempt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +149,7 @@ impl Gateway for Stripe {
                 ("source", request.source.clone()),
                 ("description", request.description.clone()),
                 ("metadata[order_id]", request.order_id.clone()),
+                ("metadata[attempt]", request.idempotency_key.clone()),
             ];
             let body = self
                 .post("/v1/charges", &request.idempotency_key, &form)
@@ -130,6 +181,45 @@ impl Gateway for Stripe {
         })
     }
 
+    fn charges_for_order<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<FoundCharge>, GatewayError>> {
+        Box::pin(async move {
+            let query = search_query(order_id);
+            let mut found = Vec::new();
+            let mut page: Option<String> = None;
+            // 100 charges a page; an order has one or two, so the bound is never reached.
+            for _ in 0..10 {
+                let mut params = vec![("query", query.as_str()), ("limit", "100")];
+                if let Some(page) = &page {
+                    params.push(("page", page.as_str()));
+                }
+                let body = self.get("/v1/charges/search", &params).await?;
+                let result: SearchResult = serde_json::from_value(body).map_err(|e| {
+                    GatewayError::Unavailable(format!("unreadable search result: {e}"))
+                })?;
+                found.extend(
+                    result
+                        .data
+                        .into_iter()
+                        .filter(|c| c.status == "succeeded")
+                        .map(|c| FoundCharge {
+                            id: c.id,
+                            amount: c.amount,
+                            refunded: c.refunded,
+                            attempt: c.metadata.attempt,
+                        }),
+                );
+                match result.next_page {
+                    Some(next) if result.has_more => page = Some(next),
+                    _ => return Ok(found),
+                }
+            }
+            Ok(found)
+        })
+    }
+
     fn name(&self) -> &'static str {
         "stripe"
     }
@@ -156,6 +246,12 @@ mod tests {
             map_error(400, &body),
             GatewayError::Invalid("No such token: 'tok_nope'".into())
         );
+    }
+
+    #[test]
+    fn the_search_query_names_the_order_and_escapes_quotes() {
+        assert_eq!(search_query("01ABC"), "metadata['order_id']:'01ABC'");
+        assert_eq!(search_query("a'b"), "metadata['order_id']:'a\\'b'");
     }
 
     #[test]

@@ -1,12 +1,7 @@
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::post;
 use common::bus::{Bus, ListenOptions};
 use common::config::ServiceConfig;
 use common::db::{Db, DbConfig, new_id};
@@ -16,9 +11,13 @@ use common::events::{
 use common::money::Price;
 use common::session::SessionKeys;
 use common::testing::{NatsServer, TEST_JWT_KEY, eventually, published};
-use payments::config::PaymentsConfig;
-use payments::startup::Application;
+use payments::config::{GatewayConfig, PaymentsConfig};
+use payments::gateway::Gateway;
+use payments::gateway::sandbox::Sandbox;
+use payments::gateway::stripe::Stripe;
+use payments::startup::{AppState, Application};
 use payments::store;
+use payments::sweeper::Sweeper;
 use reqwest::Response;
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
@@ -30,6 +29,7 @@ pub struct TestApp {
     pub keys: SessionKeys,
     pub bus: Bus,
     pub db: Db,
+    gateway: GatewayConfig,
     shutdown: CancellationToken,
     _nats: NatsServer,
 }
@@ -51,11 +51,23 @@ impl TestApp {
         Self::spawn_with(None).await
     }
 
-    /// With the Stripe gateway pointed at `stripe_base`.
+    /// With the Stripe gateway pointed at `stripe_base` (a stand-in), or the sandbox.
     pub async fn spawn_with(stripe_base: Option<&str>) -> Self {
+        Self::spawn_with_options(stripe_base, ListenOptions::default().max_deliveries).await
+    }
+
+    /// As [`TestApp::spawn_with`], setting a poison event aside after `max_deliveries`.
+    pub async fn spawn_with_options(stripe_base: Option<&str>, max_deliveries: i64) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
         let keys = SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true);
+        let gateway = match stripe_base {
+            Some(base) => GatewayConfig::Stripe {
+                secret_key: "sk_test_standin".to_owned(),
+                api_base: base.to_owned(),
+            },
+            None => GatewayConfig::Sandbox,
+        };
         let config = PaymentsConfig {
             service: ServiceConfig {
                 name: "payments",
@@ -66,12 +78,12 @@ impl TestApp {
                 db: DbConfig::memory("payments"),
                 session: keys.clone(),
             },
-            stripe_key: stripe_base.map(|_| "sk_test_standin".to_owned()),
-            stripe_api_base: stripe_base.unwrap_or("https://api.stripe.com").to_owned(),
+            gateway: gateway.clone(),
             claim_stale_secs: 120,
         };
         let listen = ListenOptions {
             retry_base: Duration::from_millis(20),
+            max_deliveries,
             ..ListenOptions::default()
         };
         let app = Application::build_with(config, listen)
@@ -87,8 +99,30 @@ impl TestApp {
             keys,
             bus,
             db,
+            gateway,
             shutdown,
             _nats: nats,
+        }
+    }
+
+    /// A sweeper over the service's database and gateway, as another instance runs it;
+    /// its events reach NATS through the service's relay.
+    pub fn sweeper(&self) -> Sweeper {
+        let gateway: Arc<dyn Gateway> = match &self.gateway {
+            GatewayConfig::Stripe {
+                secret_key,
+                api_base,
+            } => Arc::new(Stripe::new(secret_key.clone(), api_base).unwrap()),
+            GatewayConfig::Sandbox => Arc::new(Sandbox::new(self.db.clone())),
+        };
+        Sweeper {
+            state: AppState {
+                db: self.db.clone(),
+                outbox: common::outbox::Outbox::new(self.db.clone()),
+                session: self.keys.clone(),
+                gateway,
+                claim_stale_secs: 120,
+            },
         }
     }
 
@@ -193,97 +227,72 @@ pub fn pay_body(order_id: &str, token: &str) -> Value {
     json!({"orderId": order_id, "token": token})
 }
 
-/// One request the Stripe stand-in received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub path: String,
-    pub authorization: Option<String>,
-    pub idempotency_key: Option<String>,
-    pub content_type: Option<String>,
-    pub form: Vec<(String, String)>,
-}
-
-/// How the stand-in answers charges.
-#[derive(Clone, Copy, Debug)]
-pub enum Behaviour {
-    Succeed,
-    /// Like Stripe when a card is declined (402, card_error).
-    Decline,
-    /// 500 with no useful body.
-    Fail,
-    /// Succeeds after a pause.
-    SlowSucceed(Duration),
-}
-
-#[derive(Clone)]
-struct StandIn {
-    received: Arc<Mutex<Vec<Received>>>,
-    behaviour: Behaviour,
-}
-
-async fn stand_in(
-    State(state): State<StandIn>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: String,
-) -> axum::response::Response {
-    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-    state.received.lock().unwrap().push(Received {
-        path: uri.path().to_owned(),
-        authorization: header("authorization"),
-        idempotency_key: header("idempotency-key"),
-        content_type: header("content-type"),
-        form: form.clone(),
-    });
-    if uri.path() == "/v1/refunds" {
-        return axum::Json(json!({"id": "re_1", "object": "refund", "status": "succeeded"}))
-            .into_response();
+/// An attempt to pay `order_id` with `token`, as a payment request makes it (the number is
+/// chosen by `store::begin`).
+pub fn attempt_for(order_id: &str, cents: i64, token: &str) -> payments::store::Attempt {
+    payments::store::Attempt {
+        order_id: order_id.to_owned(),
+        number: 0,
+        amount: cents,
+        currency: "usd".into(),
+        source: token.into(),
+        description: format!("GitTix order {order_id}"),
     }
-    let token = form
-        .iter()
-        .find(|(k, _)| k == "source")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    if token == "tok_nope" {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": {"type": "invalid_request_error", "message": "No such token: 'tok_nope'"}})),
-        )
-            .into_response();
-    }
-    match state.behaviour {
-        Behaviour::Succeed => {}
-        Behaviour::SlowSucceed(pause) => tokio::time::sleep(pause).await,
-        Behaviour::Decline => {
-            return (
-                StatusCode::PAYMENT_REQUIRED,
-                axum::Json(
-                    json!({"error": {"type": "card_error", "code": "card_declined",
-                    "decline_code": "generic_decline", "message": "Your card was declined."}}),
-                ),
-            )
-                .into_response();
+}
+
+/// The promise, checked against the provider's ledger: an order whose payment is kept (paid,
+/// not cancelled) holds exactly that one charge, not refunded; every other order holds no
+/// charge that is not refunded. Also: no idempotency key was ever sent with two different
+/// sets of parameters.
+pub async fn assert_money_invariant(app: &TestApp, standin: &stripe_standin::StripeStandIn) {
+    use std::collections::BTreeMap;
+
+    let orders: Vec<String> = app
+        .db
+        .query("SELECT VALUE record::id(id) FROM orders")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    let ledger = standin.charges();
+    for order_id in orders {
+        let order = store::order(&app.db, &order_id).await.unwrap().unwrap();
+        let payment = store::payment_for(&app.db, &order_id).await.unwrap();
+        let kept: Vec<_> = ledger
+            .iter()
+            .filter(|c| c.metadata.get("order_id") == Some(&order_id) && !c.refunded)
+            .collect();
+        match payment {
+            Some(payment) if order.status != "cancelled" => {
+                assert!(
+                    !payment.refunded,
+                    "order {order_id}: a kept payment is refunded"
+                );
+                assert_eq!(
+                    kept.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                    [payment.stripe_id.as_str()],
+                    "order {order_id} ({}) must hold exactly its one charge",
+                    order.status
+                );
+            }
+            _ => assert!(
+                kept.is_empty(),
+                "order {order_id} ({}) holds charges it should not: {kept:?}",
+                order.status
+            ),
         }
-        Behaviour::Fail => return (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
     }
-    let key = header("idempotency-key").unwrap_or_default();
-    axum::Json(json!({"id": format!("ch_{key}"), "object": "charge", "paid": true})).into_response()
-}
-
-/// A local stand-in for Stripe's charge and refund endpoints; returns its URL and what it
-/// received.
-pub async fn spawn_stripe(behaviour: Behaviour) -> (String, Arc<Mutex<Vec<Received>>>) {
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new()
-        .route("/v1/charges", post(stand_in))
-        .route("/v1/refunds", post(stand_in))
-        .with_state(StandIn {
-            received: received.clone(),
-            behaviour,
-        });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, received)
+    let mut parameters: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for request in standin.requests() {
+        let Some(key) = request.idempotency_key.clone() else {
+            continue;
+        };
+        let previous = parameters
+            .entry(key.clone())
+            .or_insert(request.form.clone());
+        assert_eq!(
+            *previous, request.form,
+            "idempotency key {key} was reused with other parameters"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod create;
+mod faults;
 mod helpers;
 mod refunds;
 mod stripe;

@@ -1,6 +1,7 @@
 use common::testing::eventually;
 use payments::gateway::sandbox::Sandbox;
 use payments::store;
+use stripe_standin::StripeStandIn;
 
 use crate::helpers::*;
 
@@ -43,18 +44,18 @@ async fn a_payment_for_an_order_cancelled_afterwards_is_refunded() {
 
 #[tokio::test]
 async fn a_charge_that_lands_on_an_order_cancelled_meanwhile_is_refunded_at_once() {
-    let (stripe, received) = spawn_stripe(Behaviour::SlowSucceed(
-        std::time::Duration::from_millis(700),
-    ))
-    .await;
-    let app = TestApp::spawn_with(Some(&stripe)).await;
+    let standin = StripeStandIn::start().await;
+    standin.hold_slow_charges();
+    let app = TestApp::spawn_with(Some(&standin.url())).await;
     let buyer = app.user();
     let order = app.order(&buyer, 2500).await;
-    let body = pay_body(&order, "tok_visa");
+    let body = pay_body(&order, "tok_slow");
     let pay = app.pay(Some(&buyer), &body);
     let cancel = async {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The provider has the charge; the order expires before it answers.
+        standin.wait_for_held_charges(1).await;
         app.cancel_order(&order, 1).await;
+        standin.release_slow_charges();
     };
     let (response, ()) = tokio::join!(pay, cancel);
     assert_eq!(response.status(), 400);
@@ -68,49 +69,37 @@ async fn a_charge_that_lands_on_an_order_cancelled_meanwhile_is_refunded_at_once
         payment.refunded.then_some(payment)
     })
     .await;
-    let received = received.lock().unwrap().clone();
-    let refunds: Vec<_> = received
-        .iter()
-        .filter(|r| r.path == "/v1/refunds")
-        .collect();
-    assert!(!refunds.is_empty());
-    for refund in &refunds {
-        assert!(
-            refund
-                .form
-                .contains(&("charge".to_owned(), payment.stripe_id.clone()))
-        );
-        assert_eq!(
-            refund.idempotency_key.as_deref(),
-            Some(format!("refund-{}", payment.id).as_str())
-        );
-    }
+    let refunds = standin.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].charge, payment.stripe_id);
+    assert_eq!(
+        refunds[0].idempotency_key.as_deref(),
+        Some(format!("refund-{}", payment.stripe_id).as_str())
+    );
+    assert_money_invariant(&app, &standin).await;
 }
 
-/// The request that charged crashes before it can refund: the charge and its
-/// `payment:created` event were committed together, and the service's own listener of that
-/// event makes the refund.
+/// The worker that charged dies before it can refund: the charge and its `payment:created`
+/// event were committed together, and the service's own listener of that event makes the
+/// refund.
 #[tokio::test]
 async fn a_charge_whose_request_died_before_refunding_is_still_refunded() {
-    use payments::gateway::{ChargeRequest, Gateway};
-    use payments::store::{Claim, Payment};
+    use payments::gateway::Gateway;
+    use payments::store::{Begin, Payment};
 
     let app = TestApp::spawn().await;
     let buyer = app.user();
     let order = app.order(&buyer, 1800).await;
-    // What the request did before it died: claim, charge, record.
-    let Claim::Granted { attempt } = store::claim(&app.db, &order, 120).await.unwrap() else {
-        panic!("the claim is free");
+    // What the worker did before it died: begin, charge, record.
+    let Begin::Started(attempt) =
+        store::begin(&app.db, &attempt_for(&order, 1800, "tok_visa"), 120)
+            .await
+            .unwrap()
+    else {
+        panic!("the order has no attempt yet");
     };
     let charge = Sandbox::new(app.db.clone())
-        .charge(&ChargeRequest {
-            amount: 1800,
-            currency: "usd".into(),
-            source: "tok_visa".into(),
-            description: "late".into(),
-            order_id: order.clone(),
-            idempotency_key: format!("charge-{order}-{attempt}"),
-        })
+        .charge(&attempt.request())
         .await
         .unwrap();
     // Meanwhile the order expired, and its cancellation found no payment to refund.
@@ -123,7 +112,7 @@ async fn a_charge_whose_request_died_before_refunding_is_still_refunded() {
         amount: 1800,
         refunded: false,
     };
-    store::record_payment(&outbox, attempt, &payment)
+    store::record_payment(&outbox, attempt.number, &payment)
         .await
         .unwrap();
 

@@ -73,6 +73,7 @@ fn environment(manifests: &[Value], container: &Value) -> BTreeMap<String, Strin
             }
             let stand_in = match name.as_str() {
                 "JWT_KEY" => "a-secret-of-at-least-16-chars".to_owned(),
+                "STRIPE_KEY" => "sk_live_stand_in".to_owned(),
                 other => format!("secret-{other}"),
             };
             env.insert(name, stand_in);
@@ -204,6 +205,27 @@ fn secrets_come_from_secrets() {
     for key in config["data"].as_object().unwrap().keys() {
         assert!(!["JWT_KEY", "STRIPE_KEY", "SURREAL_PASS"].contains(&key.as_str()));
     }
+}
+
+#[test]
+fn payments_in_the_cluster_need_the_stripe_secret_and_never_run_the_sandbox() {
+    let manifests = manifests();
+    let container = container(find(&manifests, "Deployment", "payments"));
+    let variables = container["env"].as_array().unwrap();
+    let stripe_key = variables
+        .iter()
+        .find(|v| v["name"] == "STRIPE_KEY")
+        .expect("payments reads STRIPE_KEY");
+    let reference = &stripe_key["valueFrom"]["secretKeyRef"];
+    assert!(
+        reference["optional"].is_null() || reference["optional"] == false,
+        "STRIPE_KEY must be required: a missing secret must stop the service, not free tickets"
+    );
+    let environment = environment(&manifests, container);
+    assert!(
+        !environment.contains_key("PAYMENTS_SANDBOX"),
+        "the sandbox is never asked for in the cluster"
+    );
 }
 
 #[test]

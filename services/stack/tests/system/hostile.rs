@@ -49,7 +49,7 @@ const INTERNALS: &[&str] = &[
 async fn snapshot(system: &System) -> BTreeMap<String, Vec<Value>> {
     let tables: &[(&str, &[&str])] = &[
         ("auth", &["user", "outbox"]),
-        ("tickets", &["ticket", "outbox"]),
+        ("tickets", &["ticket", "ticket_order", "outbox"]),
         ("orders", &["orders", "ticket", "ticket_hold", "outbox"]),
         (
             "payments",
@@ -57,6 +57,7 @@ async fn snapshot(system: &System) -> BTreeMap<String, Vec<Value>> {
                 "orders",
                 "payment",
                 "payment_claim",
+                "payment_attempt",
                 "sandbox_charge",
                 "outbox",
             ],
