@@ -92,13 +92,9 @@ pub async fn pay(state: &AppState, order: &ReplicaOrder, token: String) -> anyho
                 }
             }
             Begin::InFlight => match wait_for_other(state, &order.id).await? {
-                Some(IntentState::Failed) => continue,
+                // Refused: this request's card may do better. Unknown: reconcile it now.
+                Some(IntentState::Failed | IntentState::Unknown) => continue,
                 Some(IntentState::Charged) => return Ok(Paid::AlreadyPaid),
-                Some(IntentState::Unknown) => {
-                    return Ok(Paid::Settled(Settled::Unknown(
-                        "another attempt's outcome is unknown".into(),
-                    )));
-                }
                 Some(IntentState::Charging) | None => return Ok(Paid::StillProcessing),
             },
             Begin::Paid => return Ok(Paid::AlreadyPaid),

@@ -6,6 +6,7 @@ mod deployment;
 mod expiry;
 mod helpers;
 mod hostile;
+mod money;
 mod payment_race;
 mod price_race;
 mod reliability;
