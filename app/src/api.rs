@@ -108,8 +108,8 @@ impl FromServerFnError for AppError {
 pub mod backend {
     //! The backend-for-frontend client. Every call goes through the ingress at
     //! `INGRESS_URL` (never a relative path or this server's own address), forwards the
-    //! browser's `Cookie` header and client address, and passes any `Set-Cookie` back to
-    //! the browser.
+    //! browser's session cookie (and no other cookie) and client address, and passes any
+    //! `Set-Cookie` back to the browser.
 
     use std::time::Duration;
 
@@ -121,6 +121,7 @@ pub mod backend {
     use serde::de::DeserializeOwned;
 
     use super::{AppError, ErrorItem};
+    use crate::session::SESSION_COOKIE;
 
     /// The ingress client, provided as context to every render and server function.
     #[derive(Clone, Debug)]
@@ -186,15 +187,19 @@ pub mod backend {
     /// Whether the browser's request carries a cookie called `name` (the services would
     /// see it on every call).
     pub fn sends_cookie(name: &str) -> bool {
-        use_context::<Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get_all(COOKIE)
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|value| value.split(';'))
-                .any(|pair| pair.split('=').next().is_some_and(|n| n.trim() == name))
-        })
+        use_context::<Parts>().is_some_and(|parts| cookie_pair(&parts.headers, name).is_some())
+    }
+
+    /// The first `name=value` pair called `name` in the request's `Cookie` headers, as the
+    /// browser sent it.
+    fn cookie_pair<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .map(str::trim)
+            .find(|pair| pair.split('=').next().is_some_and(|n| n.trim() == name))
     }
 
     /// Sends a request to a service and returns its status and body, passing cookies both
@@ -212,8 +217,11 @@ pub mod backend {
             .client
             .request(method.clone(), format!("{}{path}", backend.base));
         if let Some(parts) = use_context::<Parts>() {
-            for cookie in parts.headers.get_all(COOKIE) {
-                request = request.header(COOKIE, cookie);
+            // Only the session goes to the services: the browser's other cookies (a
+            // theme, an analytics id, a sibling site's cookie for the parent domain) are
+            // none of their business.
+            if let Some(session) = cookie_pair(&parts.headers, SESSION_COOKIE) {
+                request = request.header(COOKIE, session);
             }
             // The ingress in front of this server put the browser's address here; pass it
             // on so that per-address limits see the browser, not this server.
@@ -256,6 +264,47 @@ pub mod backend {
             tracing::warn!(%method, path, %status, "a service failed");
         }
         Err(AppError::from_status(status.as_u16(), errors))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use http::HeaderMap;
+        use http::header::{COOKIE, HeaderValue};
+
+        use super::cookie_pair;
+
+        fn cookies(values: &[&'static str]) -> HeaderMap {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(COOKIE, HeaderValue::from_static(value));
+            }
+            headers
+        }
+
+        #[test]
+        fn only_the_session_pair_is_kept_from_the_cookie_header() {
+            let headers = cookies(&["theme=dark; session=abc.def; _ga=GA1.2"]);
+            assert_eq!(cookie_pair(&headers, "session"), Some("session=abc.def"));
+        }
+
+        #[test]
+        fn the_session_pair_is_found_in_any_cookie_header() {
+            let headers = cookies(&["theme=dark", "session=abc"]);
+            assert_eq!(cookie_pair(&headers, "session"), Some("session=abc"));
+        }
+
+        #[test]
+        fn no_session_pair_means_no_cookie_to_forward() {
+            for values in [&[][..], &["theme=dark"], &["sessionx=1; xsession=2"]] {
+                assert_eq!(cookie_pair(&cookies(values), "session"), None, "{values:?}");
+            }
+        }
+
+        #[test]
+        fn the_first_session_pair_wins() {
+            let headers = cookies(&["session=first; session=second"]);
+            assert_eq!(cookie_pair(&headers, "session"), Some("session=first"));
+        }
     }
 }
 
