@@ -152,19 +152,7 @@ mod tests {
     use common::money::Price;
 
     use super::*;
-
-    fn ticket(order_id: Option<&str>, sold: bool) -> Ticket {
-        Ticket {
-            id: "t".into(),
-            title: "Concert".into(),
-            price: Price::from_cents(1000).unwrap(),
-            user_id: "seller".into(),
-            version: 4,
-            order_id: order_id.map(Into::into),
-            sold,
-            edit_version: 2,
-        }
-    }
+    use crate::events::tests::ticket;
 
     fn order(priced_at: u64) -> OrderCreated {
         OrderCreated {

@@ -497,6 +497,18 @@ impl Instances {
     }
 }
 
+/// Runs two handlers at once on the runtime's threads, as two instances would, and expects
+/// both to finish their delivery.
+async fn both_done<A, B>(a: A, b: B)
+where
+    A: Future<Output = anyhow::Result<Outcome>> + Send + 'static,
+    B: Future<Output = anyhow::Result<Outcome>> + Send + 'static,
+{
+    let (a, b) = (tokio::spawn(a), tokio::spawn(b));
+    assert_eq!(a.await.unwrap().unwrap(), Outcome::Done);
+    assert_eq!(b.await.unwrap().unwrap(), Outcome::Done);
+}
+
 fn first_delivery() -> Delivery {
     Delivery {
         event_id: None,
@@ -514,16 +526,21 @@ async fn a_reservation_racing_its_cancellation_on_two_instances_leaves_the_ticke
         let ticket = app.listed(&seller, "Concert", 10.0).await;
         let id = id_of(&ticket);
         let order_id = format!("race-{round}");
-        let lock = tokio::spawn({
-            let (instances, order) = (instances.clone(), order_created(&order_id, &ticket));
-            async move { instances.lock.handle(order, &first_delivery()).await }
-        });
-        let unlock = tokio::spawn({
-            let (instances, order) = (instances.clone(), order_cancelled(&order_id, &id));
-            async move { instances.unlock.handle(order, &first_delivery()).await }
-        });
-        assert_eq!(lock.await.unwrap().unwrap(), Outcome::Done);
-        assert_eq!(unlock.await.unwrap().unwrap(), Outcome::Done);
+        let (created, cancelled) = (
+            order_created(&order_id, &ticket),
+            order_cancelled(&order_id, &id),
+        );
+        both_done(
+            {
+                let instances = instances.clone();
+                async move { instances.lock.handle(created, &first_delivery()).await }
+            },
+            {
+                let instances = instances.clone();
+                async move { instances.unlock.handle(cancelled, &first_delivery()).await }
+            },
+        )
+        .await;
 
         let stored = app.ticket(&id).await;
         assert_eq!(stored["status"], "available", "round {round}: {stored}");
@@ -547,16 +564,21 @@ async fn a_reservation_racing_its_completion_on_two_instances_sells_the_ticket()
         let ticket = app.listed(&seller, "Concert", 10.0).await;
         let id = id_of(&ticket);
         let order_id = format!("race-{round}");
-        let lock = tokio::spawn({
-            let (instances, order) = (instances.clone(), order_created(&order_id, &ticket));
-            async move { instances.lock.handle(order, &first_delivery()).await }
-        });
-        let sell = tokio::spawn({
-            let (instances, order) = (instances.clone(), order_completed(&order_id, &id));
-            async move { instances.sell.handle(order, &first_delivery()).await }
-        });
-        assert_eq!(lock.await.unwrap().unwrap(), Outcome::Done);
-        assert_eq!(sell.await.unwrap().unwrap(), Outcome::Done);
+        let (created, completed) = (
+            order_created(&order_id, &ticket),
+            order_completed(&order_id, &id),
+        );
+        both_done(
+            {
+                let instances = instances.clone();
+                async move { instances.lock.handle(created, &first_delivery()).await }
+            },
+            {
+                let instances = instances.clone();
+                async move { instances.sell.handle(completed, &first_delivery()).await }
+            },
+        )
+        .await;
 
         let stored = app.ticket(&id).await;
         assert_eq!(stored["status"], "sold", "round {round}: {stored}");
