@@ -1,5 +1,8 @@
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::{ApiError, FieldError};
+
+use crate::password::HashError;
 
 /// Everything a users request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +15,11 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("Too many sign-in attempts, try again later")]
     TooManyAttempts { retry_after_secs: u64 },
+    #[error("Too many sign-ups from your network. Try again later.")]
+    TooManySignups { retry_after_secs: u64 },
+    /// Every password hashing slot stayed busy for the whole queue wait.
+    #[error("Too many requests at once. Please try again in a moment.")]
+    Busy,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -20,6 +28,26 @@ impl From<common::db::DbError> for AuthError {
     fn from(error: common::db::DbError) -> Self {
         Self::Unexpected(error.into())
     }
+}
+
+impl From<HashError> for AuthError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Failed(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+/// What a busy answer tells the client to wait: hashes end in well under a second.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+fn with_retry_after(status: StatusCode, message: String, retry_after_secs: u64) -> Response {
+    let mut response = ApiError::status(status, message).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, retry_after_secs.into());
+    response
 }
 
 impl From<Vec<FieldError>> for AuthError {
@@ -35,15 +63,17 @@ impl IntoResponse for AuthError {
             Self::EmailInUse | Self::InvalidCredentials => {
                 ApiError::bad_request(self.to_string()).into_response()
             }
-            Self::TooManyAttempts { retry_after_secs } => {
-                let mut response =
-                    ApiError::status(axum::http::StatusCode::TOO_MANY_REQUESTS, self.to_string())
-                        .into_response();
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
-                response
-            }
+            Self::TooManyAttempts { retry_after_secs }
+            | Self::TooManySignups { retry_after_secs } => with_retry_after(
+                StatusCode::TOO_MANY_REQUESTS,
+                self.to_string(),
+                retry_after_secs,
+            ),
+            Self::Busy => with_retry_after(
+                StatusCode::SERVICE_UNAVAILABLE,
+                self.to_string(),
+                BUSY_RETRY_AFTER_SECS,
+            ),
             Self::Unexpected(error) => ApiError::Internal(error).into_response(),
         }
     }

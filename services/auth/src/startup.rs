@@ -6,7 +6,7 @@ use common::service::Service;
 use common::session::SessionKeys;
 
 use crate::config::AuthConfig;
-use crate::limits::Limiter;
+use crate::limits::{Limiter, SignupLimiter};
 use crate::password::Hasher;
 use crate::{routes, store};
 
@@ -17,26 +17,39 @@ pub struct AppState {
     pub session: SessionKeys,
     pub hasher: Hasher,
     pub limiter: Limiter,
+    pub signup_limiter: SignupLimiter,
 }
 
 /// The auth service, connected and bound but not yet serving.
 pub struct Application {
     service: Service,
     router: Router,
+    hasher: Hasher,
 }
 
 impl Application {
     pub async fn build(config: AuthConfig) -> anyhow::Result<Self> {
         let service = Service::start(config.service.clone(), store::SCHEMA).await?;
+        let hasher = Hasher::new(config.cost, config.hashing)?;
         let state = AppState {
             db: service.db.clone(),
             outbox: service.outbox.clone(),
             session: config.service.session.clone(),
-            hasher: Hasher::new(config.cost)?,
+            hasher: hasher.clone(),
             limiter: Limiter::new(config.limits),
+            signup_limiter: SignupLimiter::new(config.signup_limits),
         };
         let router = routes::users::router().with_state(state);
-        Ok(Self { service, router })
+        Ok(Self {
+            service,
+            router,
+            hasher,
+        })
+    }
+
+    /// The password hasher the routes share; its stats show what it has done.
+    pub fn hasher(&self) -> Hasher {
+        self.hasher.clone()
     }
 
     pub fn port(&self) -> u16 {

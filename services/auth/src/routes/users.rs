@@ -14,6 +14,8 @@ use serde_json::json;
 
 use crate::domain::{Email, GivenPassword, NewPassword};
 use crate::error::AuthError;
+use crate::limits::ClientAddress;
+use crate::password::HashError;
 use crate::startup::AppState;
 use crate::store;
 
@@ -50,6 +52,7 @@ fn signed_in(status: StatusCode, keys: &SessionKeys, id: &str, email: &str) -> R
 #[tracing::instrument(skip_all)]
 async fn signup(
     State(state): State<AppState>,
+    client: ClientAddress,
     Json(body): Json<CredentialsBody>,
 ) -> Result<Response, AuthError> {
     let (email, password) = collect_fields((
@@ -60,7 +63,16 @@ async fn signup(
     if store::find_by_email(&state.db, &email).await?.is_some() {
         return Err(AuthError::EmailInUse);
     }
-    let hash = state.hasher.hash(password.expose()).await?;
+    state.signup_limiter.check(client.0)?;
+    let hash = match state.hasher.hash(password.expose()).await {
+        Ok(hash) => hash,
+        Err(HashError::Busy) => {
+            // Our capacity, not the client's doing: the sign-up does not count.
+            state.signup_limiter.refund(client.0);
+            return Err(AuthError::Busy);
+        }
+        Err(error) => return Err(error.into()),
+    };
     let id = new_id();
     match store::insert(&state.outbox, &id, &email, hash).await {
         Ok(()) => {}
@@ -75,13 +87,15 @@ async fn signup(
 #[tracing::instrument(skip_all)]
 async fn signin(
     State(state): State<AppState>,
-    client: crate::limits::ClientAddress,
+    client: ClientAddress,
     Json(body): Json<CredentialsBody>,
 ) -> Result<Response, AuthError> {
     let (email, password) = collect_fields((
         Email::parse(&body.email),
         GivenPassword::parse(&body.password),
     ))?;
+    // Reserves a place in the account's and the address's budgets before hashing; an
+    // early return (a busy hasher, an internal error) gives it back.
     let attempt = state.limiter.check(email.as_str(), client.0)?;
     let user = store::find_by_email(&state.db, &email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());

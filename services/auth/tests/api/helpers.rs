@@ -2,8 +2,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use auth::config::AuthConfig;
-use auth::limits::Limits;
-use auth::password::Cost;
+use auth::limits::{Limits, SignupLimits};
+use auth::password::{Cost, HashLimits, Hasher};
 use auth::startup::Application;
 use common::config::ServiceConfig;
 use common::db::DbConfig;
@@ -18,6 +18,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub keys: SessionKeys,
+    /// The app's hasher, to count the hashes it ran.
+    pub hasher: Hasher,
     shutdown: CancellationToken,
     _nats: NatsServer,
 }
@@ -32,17 +34,49 @@ pub fn test_keys() -> SessionKeys {
     SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true)
 }
 
+/// What a test app allows; by default, far more than any test needs.
+pub struct TestSettings {
+    pub cost: Cost,
+    pub limits: Limits,
+    pub hashing: HashLimits,
+    pub signup_limits: SignupLimits,
+}
+
+impl Default for TestSettings {
+    fn default() -> Self {
+        Self {
+            cost: Cost { log_n: 6 },
+            limits: Limits {
+                per_account: 1000,
+                per_address: 1000,
+                window: Duration::from_secs(60),
+            },
+            hashing: HashLimits {
+                concurrency: 4,
+                queue_wait: Duration::from_secs(60),
+            },
+            signup_limits: SignupLimits {
+                per_address: 1000,
+                window: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
-        Self::spawn_with_limits(Limits {
-            per_account: 1000,
-            per_address: 1000,
-            window: Duration::from_secs(60),
+        Self::spawn_with(TestSettings::default()).await
+    }
+
+    pub async fn spawn_with_limits(limits: Limits) -> Self {
+        Self::spawn_with(TestSettings {
+            limits,
+            ..TestSettings::default()
         })
         .await
     }
 
-    pub async fn spawn_with_limits(limits: Limits) -> Self {
+    pub async fn spawn_with(settings: TestSettings) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
         let config = AuthConfig {
@@ -55,17 +89,21 @@ impl TestApp {
                 db: DbConfig::memory("auth"),
                 session: test_keys(),
             },
-            cost: Cost { log_n: 6 },
-            limits,
+            cost: settings.cost,
+            limits: settings.limits,
+            hashing: settings.hashing,
+            signup_limits: settings.signup_limits,
         };
         let app = Application::build(config).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = app.shutdown_token();
+        let hasher = app.hasher();
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
             client: reqwest::Client::new(),
             keys: test_keys(),
+            hasher,
             shutdown,
             _nats: nats,
         }
@@ -78,6 +116,17 @@ impl TestApp {
     pub async fn signup(&self, body: &Value) -> Response {
         self.client
             .post(self.url("/api/users/signup"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs up as a client at `address` (the ingress's `X-Real-IP`).
+    pub async fn signup_from(&self, address: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/users/signup"))
+            .header("x-real-ip", address)
             .json(body)
             .send()
             .await

@@ -3,6 +3,7 @@
 
 mod currentuser;
 mod helpers;
+mod overload;
 mod robustness;
 mod signin;
 mod signout;
