@@ -108,6 +108,9 @@ impl Running {
                 plan.window_secs.to_string(),
             ),
             ("RUST_LOG".into(), "warn".into()),
+            // The runner lists thousands of tickets and orders as a handful of users.
+            ("MAX_LISTINGS_PER_HOUR".into(), "1000000".into()),
+            ("MAX_OPEN_ORDERS_PER_USER".into(), "1000000".into()),
         ];
         let keys = SessionKeys::new(config.jwt_key.as_bytes(), Duration::from_secs(3600), false);
         let stack = Stack::start(config).await?;

@@ -1,4 +1,6 @@
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::db::AsConflict;
 use common::{ApiError, FieldError};
@@ -18,6 +20,10 @@ pub enum OrdersError {
     AlreadyReserved,
     #[error("Cannot cancel a completed order")]
     Completed,
+    /// 429: the buyer already has the most open orders allowed; `retry_after` is the time
+    /// until the first of them expires.
+    #[error("You have too many open orders. Pay for or cancel one first.")]
+    TooManyOpenOrders { retry_after: Option<Duration> },
     #[error(transparent)]
     Db(#[from] common::db::DbError),
 }
@@ -43,6 +49,9 @@ impl From<OrdersError> for ApiError {
             OrdersError::OwnTicket | OrdersError::AlreadyReserved | OrdersError::Completed => {
                 ApiError::bad_request(error.to_string())
             }
+            OrdersError::TooManyOpenOrders { .. } => {
+                ApiError::status(StatusCode::TOO_MANY_REQUESTS, error.to_string())
+            }
             OrdersError::Db(error) if error.is_conflict() => ApiError::status(
                 StatusCode::CONFLICT,
                 "The order changed while saving; please try again",
@@ -54,6 +63,18 @@ impl From<OrdersError> for ApiError {
 
 impl IntoResponse for OrdersError {
     fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
+        let retry_after = match &self {
+            Self::TooManyOpenOrders { retry_after } => *retry_after,
+            _ => None,
+        };
+        let mut response = ApiError::from(self).into_response();
+        if let Some(wait) = retry_after {
+            // Whole seconds, rounded up and at least one: the client may retry after it.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }

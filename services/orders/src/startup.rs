@@ -27,6 +27,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub session: SessionKeys,
     pub window: Duration,
+    /// See [`OrdersConfig::max_open_orders`].
+    pub max_open_orders: u32,
 }
 
 /// The orders service, connected and bound but not yet serving.
@@ -62,6 +64,7 @@ impl Application {
             outbox,
             session: config.service.session,
             window: config.window,
+            max_open_orders: config.max_open_orders,
         };
         let router = routes::orders::router().with_state(state);
         Ok(Self { service, router })

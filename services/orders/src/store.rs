@@ -1,6 +1,9 @@
 //! The orders database: `orders`, the `ticket` replica, and `ticket_hold`, whose record id
 //! is the ticket's id, so that the database itself lets only one active order hold a
-//! ticket.
+//! ticket; and `buyer_orders`, one record per buyer that every order creation writes, so that
+//! two creations by one buyer conflict and the open-order count each one checks is exact.
+
+use std::time::Duration;
 
 use common::db::{Db, DbError, RecordId};
 use common::events::{
@@ -37,7 +40,17 @@ DEFINE FIELD IF NOT EXISTS order_id ON ticket TYPE option<string>;
 
 DEFINE TABLE IF NOT EXISTS ticket_hold SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS order_id ON ticket_hold TYPE string;
+
+DEFINE TABLE IF NOT EXISTS buyer_orders SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS created_at ON buyer_orders TYPE datetime;
 ";
+
+/// Raised (with `THROW`) by [`create_order`] when the buyer already has the most open
+/// orders allowed.
+pub const TOO_MANY_OPEN: &str = "gittix:too-many-open-orders";
+
+/// The statuses of an order that still holds its ticket.
+const OPEN: [OrderStatus; 2] = [OrderStatus::Created, OrderStatus::AwaitingPayment];
 
 // ---------------------------------------------------------------- the ticket replica
 
@@ -192,8 +205,12 @@ pub async fn orders_of(db: &Db, user_id: &str) -> Result<Vec<Order>, DbError> {
 }
 
 /// Creates the order, its hold on the ticket and its `order:created`, in one transaction.
-/// Fails as a duplicate when another active order holds the ticket.
-pub async fn create_order(outbox: &Outbox, order: &Order) -> Result<(), DbError> {
+/// Fails as a duplicate when another active order holds the ticket, and with
+/// [`TOO_MANY_OPEN`] (see [`is_too_many_open`]) when the buyer already has `max_open` open
+/// orders. The transaction writes the buyer's `buyer_orders` record before it counts, so
+/// two creations by one buyer at once conflict (one is retried) instead of both counting
+/// the same orders.
+pub async fn create_order(outbox: &Outbox, order: &Order, max_open: u32) -> Result<(), DbError> {
     let event = OrderCreated {
         id: order.id.clone(),
         version: order.version,
@@ -208,6 +225,14 @@ pub async fn create_order(outbox: &Outbox, order: &Order) -> Result<(), DbError>
     };
     let tx = Tx::new()
         .statement("CREATE $hold CONTENT { order_id: $order_id }")
+        .statement("UPSERT $buyer SET created_at = time::now()")
+        .statement(
+            "LET $open = array::len(SELECT VALUE id FROM orders \
+             WHERE user_id = $user_id AND status IN $open_statuses)",
+        )
+        .statement(format!(
+            "IF $open >= $max_open {{ THROW '{TOO_MANY_OPEN}' }}"
+        ))
         .statement(
             "CREATE $rid CONTENT { user_id: $user_id, status: $status, expires_at: $expires_at, \
              version: $version, ticket_id: $ticket_id, ticket_title: $ticket_title, \
@@ -215,6 +240,12 @@ pub async fn create_order(outbox: &Outbox, order: &Order) -> Result<(), DbError>
         )
         .bind("hold", hold_record(&order.ticket.id))
         .bind("order_id", order.id.clone())
+        .bind(
+            "buyer",
+            RecordId::new("buyer_orders", order.user_id.as_str()),
+        )
+        .bind("open_statuses", open_statuses())
+        .bind("max_open", i64::from(max_open))
         .bind("rid", order_record(&order.id))
         .bind("user_id", order.user_id.clone())
         .bind("status", order.status.as_str().to_owned())
@@ -226,6 +257,39 @@ pub async fn create_order(outbox: &Outbox, order: &Order) -> Result<(), DbError>
         .bind("ticket_version", order.ticket.version as i64)
         .publish(&event);
     outbox.commit(tx).await
+}
+
+/// Whether [`create_order`] failed because the buyer has too many open orders.
+pub fn is_too_many_open(error: &DbError) -> bool {
+    error.message().contains(TOO_MANY_OPEN)
+}
+
+fn open_statuses() -> Vec<String> {
+    OPEN.iter()
+        .map(|status| status.as_str().to_owned())
+        .collect()
+}
+
+/// How long until the first of the buyer's open orders expires (and frees its place), if
+/// any is open; zero if one is already past its expiry.
+pub async fn until_first_open_expires(
+    db: &Db,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Duration>, DbError> {
+    let expiries: Vec<i64> = db
+        .query(
+            "SELECT VALUE expires_at FROM orders \
+             WHERE user_id = $user AND status IN $open_statuses",
+        )
+        .bind(("user", user_id.to_owned()))
+        .bind(("open_statuses", open_statuses()))
+        .await?
+        .take(0)?;
+    Ok(expiries.into_iter().min().map(|first| {
+        let left = first.saturating_sub(unix_ms(now));
+        Duration::from_millis(u64::try_from(left).unwrap_or(0))
+    }))
 }
 
 /// Stores a status change (`order.version` is one more than the stored one) with its event;

@@ -1,4 +1,6 @@
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::db::AsConflict;
 use common::{ApiError, FieldError};
@@ -14,6 +16,10 @@ pub enum TicketsError {
     Reserved,
     #[error("Not authorized")]
     NotOwner,
+    /// 429: the user listed the most tickets allowed in the last hour; one leaves the hour
+    /// after `retry_after`.
+    #[error("You have listed too many tickets in the last hour. Try again later.")]
+    TooManyListings { retry_after: Duration },
     #[error(transparent)]
     Db(#[from] common::db::DbError),
 }
@@ -37,6 +43,9 @@ impl From<TicketsError> for ApiError {
             TicketsError::NotFound => ApiError::NotFound,
             TicketsError::Reserved => ApiError::bad_request("Cannot edit a reserved ticket"),
             TicketsError::NotOwner => ApiError::Unauthorized,
+            TicketsError::TooManyListings { .. } => {
+                ApiError::status(StatusCode::TOO_MANY_REQUESTS, error.to_string())
+            }
             TicketsError::Db(error) if error.is_conflict() => ApiError::status(
                 StatusCode::CONFLICT,
                 "The ticket changed while saving; please try again",
@@ -48,6 +57,18 @@ impl From<TicketsError> for ApiError {
 
 impl IntoResponse for TicketsError {
     fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
+        let retry_after = match &self {
+            Self::TooManyListings { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let mut response = ApiError::from(self).into_response();
+        if let Some(wait) = retry_after {
+            // Whole seconds, rounded up and at least one: the client may retry after it.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }

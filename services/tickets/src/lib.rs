@@ -5,6 +5,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod listing;
+pub mod quota;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -12,10 +12,12 @@ use common::service::Service;
 use common::session::SessionKeys;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::{DEFAULT_MAX_LISTINGS_PER_HOUR, TicketsConfig};
 use crate::events::order_cancelled::UnlockTicket;
 use crate::events::order_completed::MarkSold;
 use crate::events::order_created::LockTicket;
 use crate::listing::{self, Listing};
+use crate::quota::{self, ListingQuota};
 use crate::{routes, store};
 
 #[derive(Clone, FromRef)]
@@ -24,6 +26,7 @@ pub struct AppState {
     pub outbox: Outbox,
     pub session: SessionKeys,
     pub listing: Arc<Listing>,
+    pub listing_quota: Arc<ListingQuota>,
 }
 
 /// Settings tests change; production uses the defaults.
@@ -32,6 +35,8 @@ pub struct Options {
     pub listen: ListenOptions,
     /// See [`listing::MAX_AGE`].
     pub listing_max_age: Duration,
+    /// See [`TicketsConfig::max_listings_per_hour`].
+    pub max_listings_per_hour: u32,
 }
 
 impl Default for Options {
@@ -39,6 +44,7 @@ impl Default for Options {
         Self {
             listen: ListenOptions::default(),
             listing_max_age: listing::MAX_AGE,
+            max_listings_per_hour: DEFAULT_MAX_LISTINGS_PER_HOUR,
         }
     }
 }
@@ -50,13 +56,18 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: ServiceConfig) -> anyhow::Result<Self> {
-        Self::build_with(config, Options::default()).await
+    pub async fn build(config: TicketsConfig) -> anyhow::Result<Self> {
+        let options = Options {
+            max_listings_per_hour: config.max_listings_per_hour,
+            ..Options::default()
+        };
+        Self::build_with(config.service, options).await
     }
 
     /// As [`Application::build`], with other settings (tests shorten the waits).
     pub async fn build_with(config: ServiceConfig, options: Options) -> anyhow::Result<Self> {
-        let mut service = Service::start(config.clone(), store::SCHEMA).await?;
+        let schema = format!("{}\n{}", store::SCHEMA, quota::SCHEMA);
+        let mut service = Service::start(config.clone(), &schema).await?;
         service.listen_options = options.listen;
         let outbox = service.outbox.clone();
         service.listen::<OrderCreated, _>(Arc::new(LockTicket {
@@ -77,6 +88,7 @@ impl Application {
             outbox,
             session: config.session,
             listing,
+            listing_quota: Arc::new(ListingQuota::new(options.max_listings_per_hour)),
         };
         let router = routes::tickets::router().with_state(state);
         Ok(Self { service, router })

@@ -38,7 +38,8 @@ fn ticket_id(input: &OrderInput) -> Result<String, FieldError> {
 }
 
 /// Reserves the ticket: the order, its hold on the ticket and `order:created` commit
-/// together, and the hold's primary key lets only one active order have the ticket.
+/// together, and the hold's primary key lets only one active order have the ticket. The same
+/// transaction refuses the order (429) when the buyer already has `max_open_orders` open.
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 async fn create(
     State(state): State<AppState>,
@@ -71,13 +72,26 @@ async fn create(
             },
             cancel_reason: None,
         };
-        match store::create_order(&state.outbox, &order).await {
+        match store::create_order(&state.outbox, &order, state.max_open_orders).await {
             Ok(()) => Ok(order),
             Err(error) if db::is_duplicate(&error) => Err(OrdersError::AlreadyReserved),
+            Err(error) if store::is_too_many_open(&error) => {
+                Err(OrdersError::TooManyOpenOrders { retry_after: None })
+            }
             Err(error) => Err(error.into()),
         }
     })
-    .await?;
+    .await;
+    let order = match order {
+        Err(OrdersError::TooManyOpenOrders { .. }) => {
+            tracing::info!("refused: too many open orders");
+            let retry_after =
+                store::until_first_open_expires(&state.db, &user.id, OffsetDateTime::now_utc())
+                    .await?;
+            return Err(OrdersError::TooManyOpenOrders { retry_after });
+        }
+        other => other?,
+    };
     tracing::info!(order_id = %order.id, ticket_id = %order.ticket.id, "ticket reserved");
     Ok((StatusCode::CREATED, Json(order.into())))
 }

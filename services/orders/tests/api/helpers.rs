@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 pub const WINDOW: Duration = Duration::from_secs(900);
+pub const MAX_OPEN_ORDERS: u32 = orders::config::DEFAULT_MAX_OPEN_ORDERS;
 
 pub struct TestApp {
     pub address: String,
@@ -55,6 +56,7 @@ impl TestApp {
                 session: keys.clone(),
             },
             window: WINDOW,
+            max_open_orders: MAX_OPEN_ORDERS,
         };
         let listen = ListenOptions {
             retry_base: Duration::from_millis(20),

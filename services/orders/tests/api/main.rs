@@ -5,5 +5,6 @@ mod cancel;
 mod create;
 mod events;
 mod helpers;
+mod limits;
 mod read;
 mod replica;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::domain::{Ticket, TicketBody, Title};
 use crate::error::TicketsError;
+use crate::quota::Admission;
 use crate::startup::AppState;
 use crate::store;
 
@@ -38,6 +39,7 @@ impl TicketInput {
     }
 }
 
+/// Lists a ticket, unless the user listed `MAX_LISTINGS_PER_HOUR` in the last hour (429).
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 async fn create(
     State(state): State<AppState>,
@@ -45,6 +47,13 @@ async fn create(
     Json(input): Json<TicketInput>,
 ) -> Result<(StatusCode, Json<TicketBody>), TicketsError> {
     let (title, price) = input.parse()?;
+    let _admitted = match state.listing_quota.admit(&state.db, &user.id).await? {
+        Admission::Admitted(guard) => guard,
+        Admission::Refused { retry_after } => {
+            tracing::info!(?retry_after, "refused: too many listings in the last hour");
+            return Err(TicketsError::TooManyListings { retry_after });
+        }
+    };
     let ticket = Ticket {
         id: new_id(),
         title: title.as_str().to_owned(),

@@ -521,8 +521,9 @@ fn first_delivery() -> Delivery {
 async fn a_reservation_racing_its_cancellation_on_two_instances_leaves_the_ticket_unlocked() {
     let app = TestApp::spawn().await;
     let instances = Arc::new(Instances::on(&app));
-    let seller = app.user();
     for round in 0..50 {
+        // A seller per round: one may list only so many tickets an hour.
+        let seller = app.user();
         let ticket = app.listed(&seller, "Concert", 10.0).await;
         let id = id_of(&ticket);
         let order_id = format!("race-{round}");
@@ -559,8 +560,9 @@ async fn a_reservation_racing_its_cancellation_on_two_instances_leaves_the_ticke
 async fn a_reservation_racing_its_completion_on_two_instances_sells_the_ticket() {
     let app = TestApp::spawn().await;
     let instances = Arc::new(Instances::on(&app));
-    let seller = app.user();
     for round in 0..50 {
+        // A seller per round: one may list only so many tickets an hour.
+        let seller = app.user();
         let ticket = app.listed(&seller, "Concert", 10.0).await;
         let id = id_of(&ticket);
         let order_id = format!("race-{round}");

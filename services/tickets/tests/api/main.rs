@@ -3,6 +3,7 @@
 
 mod create;
 mod helpers;
+mod limits;
 mod listeners;
 mod read;
 mod update;
