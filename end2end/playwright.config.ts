@@ -29,6 +29,8 @@ function stack(stackPort: number, extra: Record<string, string>) {
       GITTIX_DATA_DIR: mkdtempSync(join(tmpdir(), "gittix-e2e-")),
       GITTIX_SITE_ROOT: process.env.GITTIX_SITE_ROOT ?? join(targetDir, "site"),
       SCRYPT_LOG_N: "10",
+      // Every journey signs up from 127.0.0.1; the per-address limit has its own tests.
+      SIGNUP_MAX_PER_ADDRESS: "100000",
       RUST_LOG: "warn",
       ...extra,
     },
