@@ -34,6 +34,12 @@ DEFINE FIELD IF NOT EXISTS charge_id ON payment_attempt TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS message ON payment_attempt TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS created_at ON payment_attempt TYPE datetime DEFAULT time::now();
 
+DEFINE TABLE IF NOT EXISTS stray_charge SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS order_id ON stray_charge TYPE string;
+DEFINE FIELD IF NOT EXISTS refunded ON stray_charge TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS created_at ON stray_charge TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS stray_charge_open ON stray_charge FIELDS refunded;
+
 DEFINE TABLE IF NOT EXISTS payment SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS order_id ON payment TYPE string;
 DEFINE FIELD IF NOT EXISTS stripe_id ON payment TYPE string;
@@ -356,6 +362,57 @@ pub async fn attempt(db: &Db, order_id: &str, number: i64) -> Result<Option<Atte
     Ok(rows.into_iter().next())
 }
 
+/// Whether attempt `number` was stored less than `secs` ago (attempts stored before
+/// attempts had a creation time, and missing ones, count as old).
+pub async fn attempt_is_younger(
+    db: &Db,
+    order_id: &str,
+    number: i64,
+    secs: i64,
+) -> Result<bool, DbError> {
+    let young: Vec<bool> = db
+        .query("SELECT VALUE created_at > time::now() - type::duration($age) FROM $rid")
+        .bind(("rid", attempt_record(order_id, number)))
+        .bind(("age", format!("{secs}s")))
+        .await?
+        .take(0)?;
+    Ok(young.first().copied().unwrap_or(false))
+}
+
+// ---------------------------------------------------------------- stray charges
+
+/// Sets aside a charge that no order keeps (its attempt was settled otherwise while it was
+/// with the provider), to be refunded.
+pub async fn add_stray(db: &Db, order_id: &str, charge_id: &str) -> Result<(), DbError> {
+    let add = || async {
+        db.query("UPSERT $rid SET order_id = $order_id")
+            .bind(("rid", RecordId::new("stray_charge", charge_id)))
+            .bind(("order_id", order_id.to_owned()))
+            .await?
+            .check()?;
+        Ok(())
+    };
+    retry_while(add, is_conflict).await
+}
+
+/// Stray charges not refunded yet.
+pub async fn strays(db: &Db) -> Result<Vec<String>, DbError> {
+    db.query("SELECT VALUE record::id(id) FROM stray_charge WHERE refunded = false LIMIT 100")
+        .await?
+        .take(0)
+}
+
+pub async fn stray_refunded(db: &Db, charge_id: &str) -> Result<(), DbError> {
+    let mark = || async {
+        db.query("UPDATE $rid SET refunded = true")
+            .bind(("rid", RecordId::new("stray_charge", charge_id)))
+            .await?
+            .check()?;
+        Ok(())
+    };
+    retry_while(mark, is_conflict).await
+}
+
 /// How an attempt ended without a charge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoCharge {
@@ -396,9 +453,9 @@ async fn settle_attempt(
     let settle = || async {
         db.query(
             "BEGIN TRANSACTION; \
-             UPDATE $claim SET state = $state, updated_at = time::now() \
-               WHERE state = 'charging' AND attempt = $number; \
-             IF $outcome != NONE { \
+             LET $settled = (UPDATE $claim SET state = $state, updated_at = time::now() \
+               WHERE state = 'charging' AND attempt = $number RETURN VALUE id); \
+             IF array::len($settled) > 0 AND $outcome != NONE { \
                UPDATE $attempt SET outcome = $outcome, message = $message \
              }; \
              COMMIT TRANSACTION;",

@@ -1,6 +1,7 @@
 //! The sweeper: reconciles payment attempts whose outcome nobody recorded, because the
-//! provider never answered or the worker sending them died (a crash, a restart). Every
-//! instance runs one; two never reconcile the same attempt (they lease it first).
+//! provider never answered or the worker sending them died (a crash, a restart), and
+//! refunds charges set aside as strays. Every instance runs one; two never reconcile the
+//! same attempt (they lease it first).
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ impl Sweeper {
     /// Reconciles every attempt that has been unknown or quiet for `stale_secs`; returns how
     /// many it took. Tests drive it directly with `stale_secs = 0`.
     pub async fn sweep_once(&self, stale_secs: i64) -> anyhow::Result<usize> {
+        workflow::refund_strays_recorded(&self.state).await;
         let mut taken = 0;
         for (order_id, number) in store::due(&self.state.db, stale_secs, BATCH).await? {
             if !store::take_over(&self.state.db, &order_id, number, false, stale_secs).await? {

@@ -62,6 +62,10 @@ pub enum Paid {
     StillProcessing,
 }
 
+/// How long Stripe's search may take to show a new charge ("usually within a minute"): an
+/// attempt younger than this is never ruled to have charged nothing.
+pub const SEARCH_LAG_SECS: i64 = 90;
+
 /// The longest a request waits for another request's attempt: longer than one call to
 /// the provider may take.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(40);
@@ -79,6 +83,10 @@ pub async fn pay(state: &AppState, order: &ReplicaOrder, token: String) -> anyho
     // A reconciliation that ends without a charge frees the order for this request's
     // attempt; a failed attempt of another request does too. Each turn makes progress.
     for _ in 0..3 {
+        // The order may have been cancelled since the request checked it.
+        if !is_open(state, &order.id).await? {
+            return Ok(Paid::Settled(Settled::NoCharge));
+        }
         match store::begin(&state.db, &attempt, state.claim_stale_secs).await? {
             Begin::Started(attempt) => {
                 let state = state.clone();
@@ -87,6 +95,8 @@ pub async fn pay(state: &AppState, order: &ReplicaOrder, token: String) -> anyho
             Begin::Reconcile { number } => {
                 let (state, order_id) = (state.clone(), order.id.clone());
                 match detached(async move { reconcile(&state, &order_id, number).await }).await? {
+                    // Never charged: this request's card may go ahead, if the order is
+                    // still open (checked at the top).
                     Paid::Settled(Settled::NoCharge) => continue,
                     other => return Ok(other),
                 }
@@ -175,10 +185,24 @@ async fn record(
         match store::record_payment(&state.outbox, number, &payment).await {
             Ok(()) => break payment,
             Err(error) if common::outbox::is_stale(&error) => {
-                // Another worker recorded this attempt first.
-                break store::payment_for(&state.db, order_id)
-                    .await?
-                    .context("the intent is charged but holds no payment")?;
+                // Another worker settled the intent first: with this very charge, or (its
+                // lease lapsed meanwhile) otherwise. A charge the order does not keep is
+                // set aside for a refund, which the sweeper retries until it is made.
+                let kept = store::payment_for(&state.db, order_id).await?;
+                if let Some(kept) = kept.as_ref().filter(|p| p.stripe_id == charge_id) {
+                    break kept.clone();
+                }
+                tracing::warn!(
+                    order_id,
+                    charge_id,
+                    "a charge the order does not keep; refunding it"
+                );
+                store::add_stray(&state.db, order_id, charge_id).await?;
+                refund_strays_recorded(state).await;
+                return Ok(Settled::Refused(match kept {
+                    Some(_) => "Order is already paid".to_owned(),
+                    None => "This payment was not needed and is being refunded.".to_owned(),
+                }));
             }
             Err(error) if delay < Duration::from_secs(10) => {
                 tracing::warn!(
@@ -219,12 +243,7 @@ pub async fn reconcile(state: &AppState, order_id: &str, number: i64) -> anyhow:
         Some(made_by) => *made_by == key,
         None => attempt.is_none(),
     });
-    let open = store::order(&state.db, order_id).await?.is_some_and(|o| {
-        matches!(
-            o.status(),
-            Some(OrderStatus::Created | OrderStatus::AwaitingPayment)
-        )
-    });
+    let open = is_open(state, order_id).await?;
     let own_id = own.map(|c| c.id.clone());
     if let Err(error) = refund_strays(state, order_id, &found, own_id.as_deref()).await {
         tracing::warn!(
@@ -244,6 +263,18 @@ pub async fn reconcile(state: &AppState, order_id: &str, number: i64) -> anyhow:
         (None, Some(attempt)) if open => {
             tracing::info!(order_id, number, "reconciling: replaying the attempt");
             drive(state, &attempt).await?
+        }
+        (None, _)
+            if store::attempt_is_younger(&state.db, order_id, number, SEARCH_LAG_SECS).await? =>
+        {
+            // Stripe's search may not show a charge this recent yet: look again later.
+            tracing::info!(
+                order_id,
+                number,
+                "reconciling: too recent to rule a charge out"
+            );
+            store::mark_unknown(&state.db, order_id, number).await?;
+            Settled::Unknown("the provider's search may not show the charge yet".to_owned())
         }
         (None, _) => {
             tracing::info!(order_id, number, "reconciled: the attempt charged nothing");
@@ -283,4 +314,47 @@ async fn refund_strays(
             .with_context(|| format!("refunding {}", charge.id))?;
     }
     Ok(())
+}
+
+/// Whether the order is open for payment in the replica.
+async fn is_open(state: &AppState, order_id: &str) -> anyhow::Result<bool> {
+    Ok(store::order(&state.db, order_id).await?.is_some_and(|o| {
+        matches!(
+            o.status(),
+            Some(OrderStatus::Created | OrderStatus::AwaitingPayment)
+        )
+    }))
+}
+
+/// Refunds the charges set aside as strays (charges no order keeps); what fails stays for
+/// the next sweep.
+pub async fn refund_strays_recorded(state: &AppState) {
+    let strays = match store::strays(&state.db).await {
+        Ok(strays) => strays,
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "reading stray charges failed");
+            return;
+        }
+    };
+    for charge_id in strays {
+        let refunded = state
+            .gateway
+            .refund(&charge_id, &format!("refund-{charge_id}"))
+            .await;
+        match refunded {
+            Ok(()) => {
+                if let Err(error) = store::stray_refunded(&state.db, &charge_id).await {
+                    tracing::warn!(
+                        charge_id,
+                        error = format!("{error:#}"),
+                        "marking a stray refunded failed"
+                    );
+                }
+                tracing::info!(charge_id, "stray charge refunded");
+            }
+            Err(error) => {
+                tracing::warn!(charge_id, error = %error, "refunding a stray charge failed; will retry")
+            }
+        }
+    }
 }

@@ -271,15 +271,65 @@ async fn the_sweeper_finishes_an_attempt_that_never_reached_the_provider() {
     app.cancel_order(&over, 1).await;
 
     assert_eq!(app.sweeper().sweep_once(0).await.unwrap(), 2);
-    // The open order's attempt is sent as it was stored; the cancelled order's is closed
-    // without charging the card.
+    // The open order's attempt is sent as it was stored.
     let payment = payment_recorded(&app, &open).await;
     assert_eq!(standin.charges().len(), 1);
     assert_eq!(standin.charges()[0].id, payment.stripe_id);
+    // The cancelled order's attempt is too recent for Stripe's search to rule a charge
+    // out: it waits for a later sweep.
+    assert_eq!(
+        store::intent(&app.db, &over).await.unwrap(),
+        Some((IntentState::Unknown, 1))
+    );
+    // Two minutes on, it is closed without charging the card.
+    app.db
+        .query("UPDATE payment_attempt SET created_at = time::now() - 2m WHERE order_id = $order")
+        .bind(("order", over.clone()))
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+    assert_eq!(app.sweeper().sweep_once(0).await.unwrap(), 1);
     assert_eq!(
         store::intent(&app.db, &over).await.unwrap(),
         Some((IntentState::Failed, 1))
     );
+    assert_eq!(standin.charges().len(), 1);
+    assert_money_invariant(&app, &standin).await;
+}
+
+/// A worker's charge lands after its attempt was settled without it (its lease lapsed, the
+/// sweeper found nothing yet) and another attempt paid the order: the late charge is not
+/// kept, it is refunded.
+#[tokio::test]
+async fn a_charge_that_lands_after_its_attempt_was_settled_otherwise_is_refunded() {
+    let (standin, app) = stripe_app().await;
+    standin.hold_slow_charges();
+    let buyer = app.user();
+    let order = app.order(&buyer, 1300).await;
+    let body = pay_body(&order, "tok_slow");
+    let late = app.pay(Some(&buyer), &body);
+    let meanwhile = async {
+        standin.wait_for_held_charges(1).await;
+        // What a sweeper does when the lease has lapsed and the search shows nothing yet.
+        store::end_without_charge(&app.db, &order, 1, store::NoCharge::None, "no charge")
+            .await
+            .unwrap();
+        let paid = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;
+        assert_eq!(paid.status(), 201);
+        standin.release_slow_charges();
+    };
+    let (late, ()) = tokio::join!(late, meanwhile);
+    assert_eq!(late.status(), 400);
+    assert_eq!(errors(late).await, message("Order is already paid"));
+
+    eventually("the late charge refunded", || async {
+        (standin.refunds().len() == 1).then_some(())
+    })
+    .await;
+    let kept = store::payment_for(&app.db, &order).await.unwrap().unwrap();
+    assert_ne!(standin.refunds()[0].charge, kept.stripe_id);
+    assert_eq!(standin.charges().len(), 2);
     assert_money_invariant(&app, &standin).await;
 }
 
