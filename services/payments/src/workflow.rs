@@ -21,10 +21,11 @@
 //!   order: by the next payment request at once, or by the [`crate::sweeper`] once it has
 //!   been quiet for `PAYMENT_CLAIM_STALE_SECONDS`. Reconciling asks the provider for the
 //!   order's charges (Stripe's charge search by `metadata['order_id']`; the sandbox keeps the
-//!   same ledger). The attempt's own charge is recorded; if there is none and the order is
-//!   still open, the stored request is replayed with the same key (the provider then answers
-//!   with the original result, or charges once); if the order is over, the attempt ends
-//!   without a charge.
+//!   same ledger). The attempt's own charge is recorded. If there is none: a recent attempt
+//!   of an open order is replayed with the same key (the provider then answers with the
+//!   original result, or charges once); a recent attempt of an order that is over waits,
+//!   since the search lags a little; an older attempt ends without a charge (the buyer may
+//!   pay again with a new attempt).
 //! - Any other charge found for the order beyond the one kept is refunded, and so is the
 //!   payment of an order that was cancelled (see [`crate::refunds`]).
 
@@ -255,19 +256,22 @@ pub async fn reconcile(state: &AppState, order_id: &str, number: i64) -> anyhow:
         store::mark_unknown(&state.db, order_id, number).await?;
         return Ok(Settled::Unknown(error.to_string()));
     }
+    // Stripe's search may not show a charge made within the last minute or so: only an
+    // older attempt can be ruled to have charged nothing. A recent one of an open order is
+    // replayed (Stripe answers a replayed key with the original result); an older one is
+    // settled by the search alone, so a key whose first answer Stripe kept as an error is
+    // given up for a new attempt rather than replayed for ever.
+    let young = store::attempt_is_younger(&state.db, order_id, number, SEARCH_LAG_SECS).await?;
     let settled = match (own, attempt) {
         (Some(charge), _) => {
             tracing::info!(order_id, number, charge_id = %charge.id, "reconciled: the attempt charged");
             record(state, order_id, number, &charge.id, charge.amount).await?
         }
-        (None, Some(attempt)) if open => {
+        (None, Some(attempt)) if open && young => {
             tracing::info!(order_id, number, "reconciling: replaying the attempt");
             drive(state, &attempt).await?
         }
-        (None, _)
-            if store::attempt_is_younger(&state.db, order_id, number, SEARCH_LAG_SECS).await? =>
-        {
-            // Stripe's search may not show a charge this recent yet: look again later.
+        (None, _) if young => {
             tracing::info!(
                 order_id,
                 number,

@@ -153,6 +153,37 @@ async fn a_payment_retried_after_an_outage_replays_the_same_request_and_charges_
     assert_money_invariant(&app, &standin).await;
 }
 
+/// Stripe keeps the first answer to a key, even an error: replaying such an attempt would
+/// fail for ever. Once the search can be trusted (90 s on), an attempt it shows no charge
+/// for is given up, and the buyer's new card gets an attempt of its own.
+#[tokio::test]
+async fn an_old_attempt_with_no_charge_is_given_up_for_a_new_one() {
+    let (standin, app) = stripe_app().await;
+    let buyer = app.user();
+    let order = app.order(&buyer, 2200).await;
+    standin.set_down(true);
+    let response = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;
+    assert_eq!(response.status(), 502);
+    app.db
+        .query("UPDATE payment_attempt SET created_at = time::now() - 2m WHERE order_id = $order")
+        .bind(("order", order.clone()))
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+
+    standin.set_down(false);
+    let response = app
+        .pay(Some(&buyer), &pay_body(&order, "tok_mastercard"))
+        .await;
+    assert_eq!(response.status(), 201);
+    let ledger = standin.charges();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].source, "tok_mastercard");
+    assert_eq!(ledger[0].idempotency_key, Some(format!("charge-{order}-2")));
+    assert_money_invariant(&app, &standin).await;
+}
+
 #[tokio::test]
 async fn a_refund_waits_out_a_provider_outage_longer_than_the_retry_budget() {
     let standin = StripeStandIn::start().await;
