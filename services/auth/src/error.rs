@@ -1,4 +1,4 @@
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use common::{ApiError, FieldError};
 
@@ -43,11 +43,8 @@ impl From<HashError> for AuthError {
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 fn with_retry_after(status: StatusCode, message: String, retry_after_secs: u64) -> Response {
-    let mut response = ApiError::status(status, message).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, retry_after_secs.into());
-    response
+    ApiError::status(status, message)
+        .with_retry_after(std::time::Duration::from_secs(retry_after_secs))
 }
 
 impl From<Vec<FieldError>> for AuthError {

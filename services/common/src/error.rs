@@ -102,6 +102,18 @@ impl ApiError {
         Self::Internal(error.into())
     }
 
+    /// The response, with `Retry-After` saying when to try again (whole seconds, rounded
+    /// up, at least one): for the 429 and 503 answers of limits and busy resources.
+    pub fn with_retry_after(self, wait: std::time::Duration) -> axum::response::Response {
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let mut response = axum::response::IntoResponse::into_response(self);
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(seconds),
+        );
+        response
+    }
+
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,

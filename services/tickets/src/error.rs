@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use common::db::AsConflict;
 use common::{ApiError, FieldError};
@@ -61,14 +61,9 @@ impl IntoResponse for TicketsError {
             Self::TooManyListings { retry_after } => Some(*retry_after),
             _ => None,
         };
-        let mut response = ApiError::from(self).into_response();
-        if let Some(wait) = retry_after {
-            // Whole seconds, rounded up and at least one: the client may retry after it.
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        match retry_after {
+            Some(wait) => ApiError::from(self).with_retry_after(wait),
+            None => ApiError::from(self).into_response(),
         }
-        response
     }
 }
