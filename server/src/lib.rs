@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+pub use http_limits::HttpLimits;
 use leptos::config::{LeptosOptions, get_configuration};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -243,23 +244,18 @@ const STALLED_PAGE: &str = r#"<!DOCTYPE html>
 <p><a href="">Try again</a></p>
 </section></main></body></html>"#;
 
-/// Serves `router` on `listener` until `shutdown` completes, with `TCP_NODELAY` on every
-/// connection: pages stream in several writes, and without it each one after the first
-/// waits for the browser's (or the ingress's) delayed acknowledgement, about 40 ms.
+/// Serves `router` on `listener` until `shutdown` completes, within `limits` (read
+/// timeouts and the connection cap, from `HTTP_*` variables: [`HttpLimits::from_env`]),
+/// with `TCP_NODELAY` on every connection: pages stream in several writes, and without it
+/// each one after the first waits for the browser's (or the ingress's) delayed
+/// acknowledgement, about 40 ms.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: HttpLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    http_limits::serve(listener, router, limits, shutdown).await
 }
 
 async fn healthz() -> impl IntoResponse {

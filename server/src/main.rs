@@ -11,13 +11,14 @@ async fn main() -> anyhow::Result<()> {
     server::init_tracing();
     let options = server::leptos_options()?;
     let backend = server::backend_from_env()?;
+    let limits = server::HttpLimits::from_env()?;
     let address = options.site_addr;
     let router = server::router(options, backend, server::PAGE_DEADLINE);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     tracing::info!(%address, "web server listening");
-    server::serve(listener, router, shutdown_signal()).await?;
+    server::serve(listener, router, limits, shutdown_signal()).await?;
     Ok(())
 }
 

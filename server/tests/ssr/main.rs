@@ -3,6 +3,7 @@
 //! backend gives a friendly page.
 
 mod hostile;
+mod limits;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -103,6 +104,15 @@ async fn spawn_web_with_deadline(ingress_url: &str, deadline: Duration) -> Strin
     spawn_web_on("target/site", ingress_url, deadline).await
 }
 
+/// One-second read timeouts, so that the slow-client tests end quickly.
+fn test_limits() -> server::HttpLimits {
+    server::HttpLimits {
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        ..server::HttpLimits::default()
+    }
+}
+
 async fn spawn_web_on(site_root: &str, ingress_url: &str, deadline: Duration) -> String {
     let options = LeptosOptions::builder()
         .output_name("gittix")
@@ -112,7 +122,7 @@ async fn spawn_web_on(site_root: &str, ingress_url: &str, deadline: Duration) ->
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        server::serve(listener, router, std::future::pending())
+        server::serve(listener, router, test_limits(), std::future::pending())
             .await
             .unwrap()
     });

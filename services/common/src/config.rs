@@ -113,6 +113,17 @@ impl Env {
     }
 }
 
+/// The limits every HTTP server shares (services, ingress, web server), from
+/// `HTTP_HEADER_READ_TIMEOUT_SECONDS` (default 10), `HTTP_BODY_READ_TIMEOUT_SECONDS`
+/// (default 30) and `HTTP_MAX_CONNECTIONS` (default 1024).
+pub fn http_limits(env: &Env) -> Result<http_limits::HttpLimits, ConfigError> {
+    http_limits::HttpLimits::from_lookup(|name| env.get(name)).map_err(|e| ConfigError::Invalid {
+        name: e.name.to_owned(),
+        value: e.value,
+        reason: e.reason.to_owned(),
+    })
+}
+
 /// What every backend service needs: where to listen, NATS, its database and the session key.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {

@@ -10,7 +10,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -109,30 +108,26 @@ pub async fn bind(host: std::net::IpAddr, port: u16) -> anyhow::Result<TcpListen
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
 }
 
-/// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+pub use http_limits::HttpLimits;
+
+/// Serves until `shutdown` is cancelled, then lets requests in flight finish, within
+/// `limits` (read timeouts and the connection cap; see [`http_limits`]).
 ///
-/// Every accepted connection gets `TCP_NODELAY` (axum 0.8 no longer sets it): without it a
-/// response written in several pieces, as a proxied or streamed body is, waits for the
-/// peer's delayed acknowledgement, some 40 ms per request on Linux.
+/// Every accepted connection gets `TCP_NODELAY` and handlers can extract
+/// `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    limits: HttpLimits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener.tap_io(no_delay),
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    http_limits::serve(listener, router, limits, async move {
+        shutdown.cancelled().await
+    })
     .await
 }
 
-/// Turns off Nagle's algorithm on an accepted connection.
-pub fn no_delay(stream: &mut tokio::net::TcpStream) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "could not set TCP_NODELAY");
-    }
-}
+pub use http_limits::no_delay;
 
 /// Cancels `token` on SIGINT or SIGTERM.
 pub fn cancel_on_signal(token: CancellationToken) {

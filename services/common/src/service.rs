@@ -17,10 +17,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{self, Bus, ListenOptions, Listener};
-use crate::config::ServiceConfig;
+use crate::config::{self, Env, ServiceConfig};
 use crate::db::{self, Db};
 use crate::events::Event;
-use crate::http::{self, Readiness};
+use crate::http::{self, HttpLimits, Readiness};
 use crate::outbox::{self, Outbox};
 
 /// How often a relay looks for events other instances committed.
@@ -33,14 +33,19 @@ pub struct Service {
     pub outbox: Outbox,
     pub shutdown: CancellationToken,
     pub listen_options: ListenOptions,
+    /// Read timeouts and the connection cap, from `HTTP_*` variables at start-up.
+    pub http_limits: HttpLimits,
     listener: TcpListener,
     tasks: JoinSet<()>,
 }
 
 impl Service {
     /// Connects to the database (applying `schema` and the outbox table) and to NATS, and
-    /// binds the HTTP port. Nothing runs until [`Service::run`].
+    /// binds the HTTP port, and reads the HTTP limits (`HTTP_HEADER_READ_TIMEOUT_SECONDS`,
+    /// `HTTP_BODY_READ_TIMEOUT_SECONDS`, `HTTP_MAX_CONNECTIONS`) from the environment.
+    /// Nothing runs until [`Service::run`].
     pub async fn start(config: ServiceConfig, schema: &str) -> anyhow::Result<Self> {
+        let http_limits = config::http_limits(&Env::process())?;
         let schema = format!("{schema}\n{}", outbox::SCHEMA);
         let db = db::connect_with_schema(&config.db, &schema).await?;
         let bus =
@@ -53,6 +58,7 @@ impl Service {
             bus,
             shutdown: CancellationToken::new(),
             listen_options: ListenOptions::default(),
+            http_limits,
             listener,
             tasks: JoinSet::new(),
             config,
@@ -110,7 +116,13 @@ impl Service {
             address = %self.listener.local_addr()?,
             "listening"
         );
-        let served = http::serve(self.listener, router, self.shutdown.clone()).await;
+        let served = http::serve(
+            self.listener,
+            router,
+            self.http_limits,
+            self.shutdown.clone(),
+        )
+        .await;
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
         // The embedded datastore shuts down in the background once its last handle is

@@ -2,7 +2,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::config::{ConfigError, Env};
+use common::config::{self, ConfigError, Env};
+use common::http::HttpLimits;
 use hyper::Uri;
 
 use crate::routes;
@@ -22,6 +23,9 @@ pub struct IngressConfig {
     /// `TRUSTED_PROXIES`, default `127.0.0.1,::1`: peers whose `X-Forwarded-For` is believed
     /// (the web server forwarding a browser's address when it renders a page).
     pub trusted_proxies: Vec<IpAddr>,
+    /// `HTTP_HEADER_READ_TIMEOUT_SECONDS`, `HTTP_BODY_READ_TIMEOUT_SECONDS`,
+    /// `HTTP_MAX_CONNECTIONS`: read timeouts and the connection cap, as every server has.
+    pub http_limits: HttpLimits,
 }
 
 pub const DEFAULT_PORT: u16 = 8080;
@@ -62,6 +66,7 @@ impl IngressConfig {
             port: env.parse_or("PORT", DEFAULT_PORT)?,
             upstreams,
             timeout: env.seconds_or("UPSTREAM_TIMEOUT_SECONDS", 30)?,
+            http_limits: config::http_limits(env)?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
                 None => vec![
                     IpAddr::from([127, 0, 0, 1]),

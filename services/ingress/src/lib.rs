@@ -8,6 +8,7 @@ pub mod routes;
 use std::sync::Arc;
 
 use axum::Router;
+use common::http::HttpLimits;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +19,7 @@ use crate::proxy::Proxy;
 pub struct Ingress {
     listener: TcpListener,
     router: Router,
+    limits: HttpLimits,
 }
 
 impl Ingress {
@@ -26,7 +28,11 @@ impl Ingress {
         let router = Router::new()
             .fallback(proxy::forward)
             .with_state(Arc::new(Proxy::new(config)));
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            limits: config.http_limits,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -38,7 +44,7 @@ impl Ingress {
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "ingress listening");
-        common::http::serve(self.listener, self.router, shutdown).await?;
+        common::http::serve(self.listener, self.router, self.limits, shutdown).await?;
         Ok(())
     }
 }

@@ -4,4 +4,5 @@ mod bus;
 mod db;
 mod deadletter;
 mod helpers;
+mod limits;
 mod outbox;

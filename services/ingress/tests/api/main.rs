@@ -1,5 +1,7 @@
 //! The ingress in front of small stand-in services on random ports.
 
+mod limits;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -8,6 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{AppendHeaders, IntoResponse};
+use common::http::HttpLimits;
 use common::testing::free_port;
 use ingress::Ingress;
 use ingress::config::IngressConfig;
@@ -72,6 +75,11 @@ async fn spawn_ingress(upstreams: HashMap<&'static str, Vec<String>>) -> TestIng
             .collect(),
         timeout: Duration::from_secs(10),
         trusted_proxies: vec![IpAddr::from([127, 0, 0, 1])],
+        http_limits: HttpLimits {
+            header_read_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
+            ..HttpLimits::default()
+        },
     };
     let ingress = Ingress::bind(&config).await.unwrap();
     let address = format!("http://127.0.0.1:{}", ingress.port());
