@@ -9,7 +9,7 @@ use app::api::backend::Backend;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -51,7 +51,7 @@ pub const PAGE_DEADLINE: Duration = Duration::from_secs(20);
 /// Pages, server functions (under `/_fn`), static files and `/healthz`. A page that has not
 /// rendered within `page_deadline` answers 503 with a static "try again" page. A
 /// state-changing server function call from another site is refused (see
-/// `refuse_cross_site`), and every answer carries the `SECURITY_HEADERS`.
+/// `http_limits::cross_site`), and every answer carries the `SECURITY_HEADERS`.
 pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration) -> Router {
     let routes = generate_route_list(App);
     let context = move || provide_context(backend.clone());
@@ -77,7 +77,7 @@ pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration)
         ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(vary_on_encoding))
-        .layer(axum::middleware::from_fn(refuse_cross_site));
+        .layer(axum::middleware::from_fn(http_limits::cross_site::refuse));
     SECURITY_HEADERS
         .into_iter()
         .fold(router, |router, (name, value)| {
@@ -103,92 +103,6 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     ),
     (header::X_FRAME_OPTIONS, "DENY"),
 ];
-
-/// Refuses a state-changing call (any method but GET, HEAD and OPTIONS) to a server
-/// function under `/_fn/` that another site made the browser send: a form on another site
-/// posting to `/_fn/signin` (signing the visitor in as the attacker) or `/_fn/signout`.
-/// Such a request gets 403 in the common error shape, before any handler runs, so it
-/// reaches no service and sets or clears no cookie.
-///
-/// A browser says where a request comes from in `Sec-Fetch-Site`: only `same-origin` (our
-/// own pages) and `none` (the user typed or bookmarked it) pass; `same-site` is a sibling
-/// subdomain, which is not us either. Browsers without it send `Origin` on a cross-origin
-/// POST: it must name the host and port the request was sent to (`Host`, which the
-/// ingress passes on unchanged). A request with neither header (curl, an old browser)
-/// passes. tower-http has no CSRF layer, hence this middleware.
-async fn refuse_cross_site(request: Request<Body>, next: Next) -> Response {
-    let changes_state = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if changes_state
-        && request.uri().path().starts_with("/_fn/")
-        && comes_from_another_site(request.headers(), request.uri().authority())
-    {
-        tracing::warn!(
-            method = %request.method(),
-            path = request.uri().path(),
-            origin = ?request.headers().get(header::ORIGIN),
-            fetch_site = ?request.headers().get("sec-fetch-site"),
-            "refused a cross-site request"
-        );
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({
-                "errors": [{ "message": "Cross-site requests are not allowed" }]
-            })),
-        )
-            .into_response();
-    }
-    next.run(request).await
-}
-
-/// Whether the request's `Sec-Fetch-Site`, or without it its `Origin`, shows another site.
-/// `authority` is the request URI's (HTTP/2 has no `Host` header).
-fn comes_from_another_site(
-    headers: &HeaderMap,
-    authority: Option<&axum::http::uri::Authority>,
-) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return !matches!(site.to_str(), Ok("same-origin" | "none"));
-    }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .or(authority.map(|authority| authority.as_str()));
-    match (origin.to_str(), host) {
-        (Ok(origin), Some(host)) => !same_host_and_port(origin, host),
-        _ => true,
-    }
-}
-
-/// Whether the origin `scheme://host[:port]` names `host[:port]`, a port left out being
-/// the scheme's default. `Origin: null` (a sandboxed frame, a redirect from elsewhere)
-/// names no host.
-fn same_host_and_port(origin: &str, host: &str) -> bool {
-    let Some((scheme, authority)) = origin.split_once("://") else {
-        return false;
-    };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return false,
-    };
-    let parse = |authority: &str| -> Option<(String, u16)> {
-        let authority: axum::http::uri::Authority = authority.parse().ok()?;
-        Some((
-            authority.host().to_ascii_lowercase(),
-            authority.port_u16().unwrap_or(default_port),
-        ))
-    };
-    match (parse(authority), parse(host)) {
-        (Some(origin), Some(host)) => origin == host,
-        _ => false,
-    }
-}
 
 /// Every answer may come in another encoding for another `Accept-Encoding`: pages are
 /// compressed on the fly, and the static files have Brotli and gzip copies (see

@@ -78,7 +78,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// Wraps a service's API routes with health checks, error-shaped fallbacks, the body
-/// limit, panic recovery and request tracing.
+/// limit, the refusal of cross-site requests (`http_limits::cross_site`), panic recovery
+/// and request tracing.
 pub fn service_router(api: Router, readiness: Readiness) -> Router {
     let health = Router::new()
         .route("/healthz", get(healthz))
@@ -88,6 +89,7 @@ pub fn service_router(api: Router, readiness: Readiness) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(http_limits::cross_site::refuse))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -1,6 +1,7 @@
 //! How every GitTix HTTP server (the services, the ingress, the web server) accepts and
-//! reads connections, so that a slow or silent client cannot hold a connection and its
-//! memory for ever:
+//! reads connections, and refuses requests another site made a browser send
+//! ([`cross_site`]). A slow or silent client cannot hold a connection and its memory for
+//! ever:
 //!
 //! - the request head (request line and headers) must arrive within
 //!   `HTTP_HEADER_READ_TIMEOUT_SECONDS`; hyper's timer also bounds an idle keep-alive
@@ -44,6 +45,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 
+pub mod cross_site;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -90,3 +90,42 @@ async fn repeated_failed_signins_are_throttled_with_429() {
         .await;
     assert_eq!(other.status(), 200);
 }
+
+/// Login CSRF: a page on another site posting the attacker's credentials must not sign the
+/// visitor in. Refused before the handler: no cookie, nothing counted.
+#[tokio::test]
+async fn a_signin_sent_from_another_site_is_refused_with_403_and_sets_no_cookie() {
+    let app = TestApp::spawn().await;
+    app.signed_up("attacker@example.com").await;
+    let credentials = json!({"email": "attacker@example.com", "password": "password"});
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/users/signin"))
+            .header(name, value)
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{name}: {value}");
+        assert!(set_cookie(&response).is_none());
+        assert_eq!(
+            errors(response).await,
+            vec![message("Cross-site requests are not allowed")]
+        );
+    }
+    // From our own pages it works as ever.
+    let response = app
+        .client
+        .post(app.url("/api/users/signin"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(session_pair(&response).is_some());
+}
