@@ -35,6 +35,17 @@ async fn pay_and_hang_up(app: &TestApp, standin: &StripeStandIn, buyer: &User, o
     // The request future is dropped here: the connection closes.
 }
 
+/// Ages the order's attempts by two minutes: older than Stripe's search lag.
+async fn made_two_minutes_ago(app: &TestApp, order: &str) {
+    app.db
+        .query("UPDATE payment_attempt SET created_at = time::now() - 2m WHERE order_id = $order")
+        .bind(("order", order.to_owned()))
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+}
+
 async fn payment_recorded(app: &TestApp, order: &str) -> store::Payment {
     eventually("the payment recorded", || async {
         store::payment_for(&app.db, order).await.unwrap()
@@ -164,13 +175,7 @@ async fn an_old_attempt_with_no_charge_is_given_up_for_a_new_one() {
     standin.set_down(true);
     let response = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;
     assert_eq!(response.status(), 502);
-    app.db
-        .query("UPDATE payment_attempt SET created_at = time::now() - 2m WHERE order_id = $order")
-        .bind(("order", order.clone()))
-        .await
-        .unwrap()
-        .check()
-        .unwrap();
+    made_two_minutes_ago(&app, &order).await;
 
     standin.set_down(false);
     let response = app
@@ -313,13 +318,7 @@ async fn the_sweeper_finishes_an_attempt_that_never_reached_the_provider() {
         Some((IntentState::Unknown, 1))
     );
     // Two minutes on, it is closed without charging the card.
-    app.db
-        .query("UPDATE payment_attempt SET created_at = time::now() - 2m WHERE order_id = $order")
-        .bind(("order", over.clone()))
-        .await
-        .unwrap()
-        .check()
-        .unwrap();
+    made_two_minutes_ago(&app, &over).await;
     assert_eq!(app.sweeper().sweep_once(0).await.unwrap(), 1);
     assert_eq!(
         store::intent(&app.db, &over).await.unwrap(),
