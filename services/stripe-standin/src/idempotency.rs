@@ -129,13 +129,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_form as form;
 
     #[test]
     fn a_finished_request_is_replayed_whatever_the_order_of_its_parameters() {

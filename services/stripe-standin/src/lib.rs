@@ -31,6 +31,15 @@ mod routes;
 mod search;
 mod tokens;
 
+/// Form pairs from string slices, for the unit tests.
+#[cfg(test)]
+fn test_form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 

@@ -639,13 +639,7 @@ fn respond(reply: Reply, request_id: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_form as form;
 
     fn message(error: StripeError) -> String {
         error.answer().body["error"]["message"]

@@ -136,10 +136,15 @@ async fn a_double_click_on_pay_charges_once() {
     assert_money_invariant(&app, &standin).await;
 }
 
-/// The bug this replaces: after an outage the retry sent the old attempt's key with the new
-/// card token, Stripe refused it as an idempotency error, and the order could never be paid.
-#[tokio::test]
-async fn a_payment_retried_after_an_outage_replays_the_same_request_and_charges_once() {
+/// Pays with `tok_visa` while Stripe is down (502: the attempt's outcome is unknown),
+/// lets `meanwhile` happen, then pays again with `tok_mastercard` once Stripe is back
+/// (201); the order and the ledger then.
+async fn pay_again_after_an_outage<F>(
+    meanwhile: impl FnOnce(TestApp, String) -> F,
+) -> (String, Vec<stripe_standin::LedgerCharge>)
+where
+    F: Future<Output = TestApp>,
+{
     let (standin, app) = stripe_app().await;
     let buyer = app.user();
     let order = app.order(&buyer, 2200).await;
@@ -150,18 +155,26 @@ async fn a_payment_retried_after_an_outage_replays_the_same_request_and_charges_
         store::intent(&app.db, &order).await.unwrap(),
         Some((IntentState::Unknown, 1))
     );
+    let app = meanwhile(app, order.clone()).await;
 
     standin.set_down(false);
     let response = app
         .pay(Some(&buyer), &pay_body(&order, "tok_mastercard"))
         .await;
     assert_eq!(response.status(), 201);
-    let ledger = standin.charges();
+    assert_money_invariant(&app, &standin).await;
+    (order, standin.charges())
+}
+
+/// The bug this replaces: after an outage the retry sent the old attempt's key with the new
+/// card token, Stripe refused it as an idempotency error, and the order could never be paid.
+#[tokio::test]
+async fn a_payment_retried_after_an_outage_replays_the_same_request_and_charges_once() {
+    let (order, ledger) = pay_again_after_an_outage(|app, _| async { app }).await;
     assert_eq!(ledger.len(), 1);
     // The unknown attempt was replayed as it was first sent: same key, same card.
     assert_eq!(ledger[0].source, "tok_visa");
     assert_eq!(ledger[0].idempotency_key, Some(format!("charge-{order}-1")));
-    assert_money_invariant(&app, &standin).await;
 }
 
 /// Stripe keeps the first answer to a key, even an error: replaying such an attempt would
@@ -169,24 +182,14 @@ async fn a_payment_retried_after_an_outage_replays_the_same_request_and_charges_
 /// for is given up, and the buyer's new card gets an attempt of its own.
 #[tokio::test]
 async fn an_old_attempt_with_no_charge_is_given_up_for_a_new_one() {
-    let (standin, app) = stripe_app().await;
-    let buyer = app.user();
-    let order = app.order(&buyer, 2200).await;
-    standin.set_down(true);
-    let response = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;
-    assert_eq!(response.status(), 502);
-    made_two_minutes_ago(&app, &order).await;
-
-    standin.set_down(false);
-    let response = app
-        .pay(Some(&buyer), &pay_body(&order, "tok_mastercard"))
-        .await;
-    assert_eq!(response.status(), 201);
-    let ledger = standin.charges();
+    let (order, ledger) = pay_again_after_an_outage(|app, order| async move {
+        made_two_minutes_ago(&app, &order).await;
+        app
+    })
+    .await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].source, "tok_mastercard");
     assert_eq!(ledger[0].idempotency_key, Some(format!("charge-{order}-2")));
-    assert_money_invariant(&app, &standin).await;
 }
 
 #[tokio::test]
