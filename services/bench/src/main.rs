@@ -584,7 +584,7 @@ async fn wrk(url: String, plan: &Plan) -> anyhow::Result<LoadResult> {
 /// Lateness of every expiration: when `expiration:complete` arrived minus the order's
 /// `expiresAt`.
 async fn expiry_lateness(system: &Running, plan: &Plan) -> anyhow::Result<Summary> {
-    let nats = async_nats::connect(system.stack.nats_url()).await?;
+    let nats = admin_nats(&system.stack).await?;
     let mut fired = nats
         .subscribe(common::events::ExpirationComplete::SUBJECT.to_owned())
         .await?;
@@ -656,14 +656,11 @@ async fn propagation(plan: &Plan, site: PathBuf) -> anyhow::Result<Propagation> 
     }))
     .await;
     let memory = system.memory();
-    let (surreal_url, password) = system.stack.surreal().context("a SurrealDB server")?;
-    let orders = common::db::connect(&common::db::DbConfig {
-        url: surreal_url,
-        namespace: "gittix".into(),
-        database: "orders".into(),
-        credentials: Some(("root".into(), password)),
-    })
-    .await?;
+    let orders = system
+        .stack
+        .surreal_root("orders")
+        .context("a SurrealDB server")?;
+    let orders = common::db::connect(&orders).await?;
     let seller = system.cookie();
     let body = json!({"title": "Propagation", "price": 1});
     let (_, ticket) = system
@@ -726,7 +723,7 @@ async fn propagation(plan: &Plan, site: PathBuf) -> anyhow::Result<Propagation> 
     drop(changes);
 
     // The same NATS, a scratch stream: publish, then receive through a pull consumer.
-    let client = async_nats::connect(system.stack.nats_url()).await?;
+    let client = admin_nats(&system.stack).await?;
     let js = async_nats::jetstream::new(client);
     let stream = js
         .get_or_create_stream(async_nats::jetstream::stream::Config {
@@ -892,4 +889,13 @@ fn render(
         processes.len()
     );
     out
+}
+
+/// A plain NATS client signed in as the operator of the stack's NATS server.
+async fn admin_nats(stack: &stack::Stack) -> anyhow::Result<async_nats::Client> {
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some(admin) = stack.nats_user(common::bus::access::ADMIN) {
+        options = options.user_and_password(admin.name, admin.password);
+    }
+    Ok(options.connect(stack.nats_url()).await?)
 }

@@ -34,6 +34,8 @@ use tracing::Instrument;
 use crate::deadletter;
 use crate::events::{Event, STREAM};
 
+pub mod access;
+
 /// The stream of events that consumers set aside.
 pub const DEAD_LETTER_STREAM: &str = "DEADLETTER";
 /// Subjects of set-aside events: `deadletter.<service>.<original subject>`.
@@ -45,6 +47,32 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
 pub const MAX_DELIVERIES: i64 = 20;
 /// The longest wait between two deliveries of an event that asked to be retried.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// A NATS user and its password (`NATS_USER`, `NATS_PASSWORD`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NatsUser {
+    pub name: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for NatsUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsUser")
+            .field("name", &self.name)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+/// The user and password written in a NATS URL (`nats://user:password@host:port`), which
+/// the NATS client itself does not read.
+pub fn user_in_url(url: &str) -> Option<NatsUser> {
+    let address: async_nats::ServerAddr = url.parse().ok()?;
+    Some(NatsUser {
+        name: address.username()?.to_owned(),
+        password: address.password()?.to_owned(),
+    })
+}
 
 /// A connection to NATS with its JetStream context.
 #[derive(Clone)]
@@ -63,19 +91,28 @@ impl std::fmt::Debug for Bus {
 
 impl Bus {
     /// Connects (retrying in the background until NATS is reachable) and makes sure the
-    /// streams exist, with one copy of each event.
+    /// streams exist, with one copy of each event. A user and password in `url`
+    /// (`nats://user:password@host:port`) sign in.
     pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<Self> {
-        Self::connect_replicated(url, client_name, 1).await
+        Self::connect_as(url, client_name, user_in_url(url).as_ref(), 1).await
     }
 
-    /// As [`Bus::connect`], creating the streams with `replicas` copies of each event (on a
-    /// NATS cluster).
-    pub async fn connect_replicated(
+    /// As [`Bus::connect`], signed in as `user` (whose replies arrive under its own inbox
+    /// prefix, see [`access`]), creating the streams with `replicas` copies of each event (on
+    /// a NATS cluster).
+    pub async fn connect_as(
         url: &str,
         client_name: &str,
+        user: Option<&NatsUser>,
         replicas: usize,
     ) -> anyhow::Result<Self> {
-        let client = async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some(user) = user {
+            options = options
+                .user_and_password(user.name.clone(), user.password.clone())
+                .custom_inbox_prefix(access::inbox_prefix(&user.name));
+        }
+        let client = options
             .name(client_name)
             .retry_on_initial_connect()
             .max_reconnects(None)
@@ -607,6 +644,17 @@ mod tests {
             let found = Poison::find(&error).map(Poison::reason);
             assert_eq!(found, Some("no such ticket"), "{error:#}");
         }
+    }
+
+    #[test]
+    fn a_user_in_the_url_signs_in() {
+        let user = user_in_url("nats://admin:s3cret@127.0.0.1:4222").unwrap();
+        assert_eq!(
+            (user.name.as_str(), user.password.as_str()),
+            ("admin", "s3cret")
+        );
+        assert_eq!(user_in_url("nats://127.0.0.1:4222"), None);
+        assert!(!format!("{user:?}").contains("s3cret"));
     }
 
     #[test]

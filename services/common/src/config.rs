@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::bus::NatsUser;
 use crate::db::DbConfig;
 use crate::session::SessionKeys;
 
@@ -133,6 +134,9 @@ pub struct ServiceConfig {
     /// `PORT`; 0 picks a free port (tests).
     pub port: u16,
     pub nats_url: String,
+    /// `NATS_USER` (default the service's name) and `NATS_PASSWORD`: who the service signs in
+    /// to NATS as; no sign-in without a password (a NATS server without users).
+    pub nats_user: Option<NatsUser>,
     /// `NATS_STREAM_REPLICAS` (default 1): copies JetStream keeps of every event; 3 on a
     /// three-server cluster.
     pub nats_stream_replicas: usize,
@@ -149,6 +153,7 @@ impl ServiceConfig {
             host: env.parse_or("HOST", IpAddr::from([127, 0, 0, 1]))?,
             port: env.parse_or("PORT", default_port)?,
             nats_url: env.required("NATS_URL", "the NATS server, e.g. nats://127.0.0.1:4222")?,
+            nats_user: nats_user(env, name),
             nats_stream_replicas: match env.parse_or("NATS_STREAM_REPLICAS", 1_usize)? {
                 replicas @ 1..=5 => replicas,
                 other => {
@@ -163,6 +168,17 @@ impl ServiceConfig {
             session: session_keys_from_env(env)?,
         })
     }
+}
+
+/// `NATS_USER` (default `default_user`) with `NATS_PASSWORD`, when a password is set.
+pub fn nats_user(env: &Env, default_user: &str) -> Option<NatsUser> {
+    let password = env.get("NATS_PASSWORD")?;
+    Some(NatsUser {
+        name: env
+            .get("NATS_USER")
+            .unwrap_or_else(|| default_user.to_owned()),
+        password,
+    })
 }
 
 /// `JWT_KEY` (required, at least 16 bytes), `SESSION_TTL_SECONDS` (default one day) and

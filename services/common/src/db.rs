@@ -1,6 +1,11 @@
 //! SurrealDB access. One connect function, driven by `SURREAL_URL`:
 //! `surrealkv://<path>` (embedded files, the default), `mem://` (tests) or `ws://host:port`
 //! (a SurrealDB server shared by several instances of a service).
+//!
+//! On a server each service signs in as a user of its own database ([`SignIn::Database`],
+//! with the `EDITOR` role): it can read and change its own tables and schema and nothing of
+//! another service's. [`provision`], run with the server's root credentials (by the stack, or
+//! by `service surreal-setup` in a cluster), creates the databases and those users.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
-use surrealdb::opt::auth::Root;
+use surrealdb::opt::auth::{Database, Root};
 
 use crate::config::{ConfigError, Env};
 
@@ -31,8 +36,31 @@ pub struct DbConfig {
     pub namespace: String,
     /// `SURREAL_DB`, default the service's name: one database per service.
     pub database: String,
-    /// `SURREAL_USER` / `SURREAL_PASS`: root credentials, for a server only.
-    pub credentials: Option<(String, String)>,
+    /// Who signs in, on a server only.
+    pub credentials: Option<SignIn>,
+}
+
+/// Credentials for a SurrealDB server.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// A user of the configured database (`SURREAL_USER` / `SURREAL_PASS`): how services
+    /// sign in. The database must exist already (see [`provision`]).
+    Database { username: String, password: String },
+    /// The server's root user: provisioning, operators and tests.
+    Root { username: String, password: String },
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (level, username) = match self {
+            Self::Database { username, .. } => ("Database", username),
+            Self::Root { username, .. } => ("Root", username),
+        };
+        f.debug_struct(level)
+            .field("username", username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
 }
 
 impl DbConfig {
@@ -51,7 +79,7 @@ impl DbConfig {
             });
         }
         let credentials = match (env.get("SURREAL_USER"), env.get("SURREAL_PASS")) {
-            (Some(user), Some(pass)) => Some((user, pass)),
+            (Some(username), Some(password)) => Some(SignIn::Database { username, password }),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(ConfigError::Missing {
@@ -85,7 +113,8 @@ impl DbConfig {
     }
 }
 
-/// Opens the database and selects the service's namespace and database.
+/// Opens the database and selects the service's namespace and database. Signed in as root
+/// (or embedded), it first creates them if they are missing.
 pub async fn connect(config: &DbConfig) -> anyhow::Result<Db> {
     if let Some(path) = config.url.strip_prefix("surrealkv://") {
         std::fs::create_dir_all(path)
@@ -94,15 +123,43 @@ pub async fn connect(config: &DbConfig) -> anyhow::Result<Db> {
     let db = surrealdb::engine::any::connect(config.url.as_str())
         .await
         .with_context(|| format!("connecting to SurrealDB at {}", config.url))?;
-    if let Some((username, password)) = &config.credentials {
-        db.signin(Root {
-            username: username.clone(),
-            password: password.clone(),
-        })
-        .await
-        .context("signing in to SurrealDB")?;
+    match &config.credentials {
+        Some(SignIn::Database { username, password }) => {
+            db.signin(Database {
+                namespace: config.namespace.clone(),
+                database: config.database.clone(),
+                username: username.clone(),
+                password: password.clone(),
+            })
+            .await
+            .with_context(|| {
+                format!(
+                    "signing in to SurrealDB as {username} of database {} (is it provisioned?)",
+                    config.database
+                )
+            })?;
+        }
+        Some(SignIn::Root { username, password }) => {
+            db.signin(Root {
+                username: username.clone(),
+                password: password.clone(),
+            })
+            .await
+            .context("signing in to SurrealDB as root")?;
+            define_database(&db, config).await?;
+        }
+        None => define_database(&db, config).await?,
     }
-    // Several services (or instances) may create the namespace at the same moment.
+    db.use_ns(config.namespace.as_str())
+        .use_db(config.database.as_str())
+        .await
+        .context("selecting the namespace and database")?;
+    Ok(std::sync::Arc::new(db))
+}
+
+/// Creates the namespace and database if they are missing; several services (or instances)
+/// may do so at the same moment.
+async fn define_database(db: &Surreal<Any>, config: &DbConfig) -> anyhow::Result<()> {
     let (ns, name) = (ident(&config.namespace)?, ident(&config.database)?);
     retry_conflicts(|| async {
         db.query(format!(
@@ -113,12 +170,34 @@ pub async fn connect(config: &DbConfig) -> anyhow::Result<Db> {
         .map(drop)
     })
     .await
-    .context("creating the namespace and database")?;
-    db.use_ns(config.namespace.as_str())
-        .use_db(config.database.as_str())
+    .context("creating the namespace and database")
+}
+
+/// With root credentials in `root` (whose `database` is the service's), creates the
+/// service's database and (again) its user `username` with `password`, role `EDITOR`:
+/// everything within that database, nothing outside it.
+pub async fn provision(root: &DbConfig, username: &str, password: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        matches!(root.credentials, Some(SignIn::Root { .. })),
+        "provisioning needs the server's root credentials"
+    );
+    anyhow::ensure!(
+        password.len() >= 16 && password.chars().all(|c| !c.is_control()),
+        "the password of {username} must be at least 16 characters, without control characters"
+    );
+    let db = connect(root).await?;
+    let user = ident(username)?;
+    let password = serde_json::to_string(password)?;
+    retry_conflicts(|| async {
+        db.query(format!(
+            "DEFINE USER OVERWRITE {user} ON DATABASE PASSWORD {password} ROLES EDITOR;"
+        ))
         .await
-        .context("selecting the namespace and database")?;
-    Ok(std::sync::Arc::new(db))
+        .and_then(|r| r.check())
+        .map(drop)
+    })
+    .await
+    .with_context(|| format!("defining the database user {username}"))
 }
 
 /// Connects and applies the service's schema (idempotent `DEFINE … IF NOT EXISTS` /

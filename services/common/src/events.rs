@@ -18,29 +18,36 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + std::fmt::Debug + 
     const NAME: &'static str;
     /// The NATS subject it is published on, e.g. `events.ticket.created`.
     const SUBJECT: &'static str;
+    /// The one service that publishes it; NATS refuses it from any other (see
+    /// [`crate::bus::access`]).
+    const PUBLISHER: &'static str;
 }
 
 macro_rules! catalogue {
-    ($($ty:ident => $name:literal, $subject:literal;)+) => {
+    ($($ty:ident => $name:literal, $subject:literal, $publisher:literal;)+) => {
         $(impl Event for $ty {
             const NAME: &'static str = $name;
             const SUBJECT: &'static str = concat!("events.", $subject);
+            const PUBLISHER: &'static str = $publisher;
         })+
 
         /// Every event name and subject, for stream set-up and documentation.
         pub const ALL: &[(&str, &str)] = &[$(($name, concat!("events.", $subject))),+];
+
+        /// Every event subject with the service that publishes it.
+        pub const PUBLISHERS: &[(&str, &str)] = &[$((concat!("events.", $subject), $publisher)),+];
     };
 }
 
 catalogue! {
-    TicketCreated => "ticket:created", "ticket.created";
-    TicketUpdated => "ticket:updated", "ticket.updated";
-    OrderCreated => "order:created", "order.created";
-    OrderCancelled => "order:cancelled", "order.cancelled";
-    OrderCompleted => "order:completed", "order.completed";
-    TicketReservationRejected => "ticket:reservation-rejected", "ticket.reservation-rejected";
-    ExpirationComplete => "expiration:complete", "expiration.complete";
-    PaymentCreated => "payment:created", "payment.created";
+    TicketCreated => "ticket:created", "ticket.created", "tickets";
+    TicketUpdated => "ticket:updated", "ticket.updated", "tickets";
+    OrderCreated => "order:created", "order.created", "orders";
+    OrderCancelled => "order:cancelled", "order.cancelled", "orders";
+    OrderCompleted => "order:completed", "order.completed", "orders";
+    TicketReservationRejected => "ticket:reservation-rejected", "ticket.reservation-rejected", "tickets";
+    ExpirationComplete => "expiration:complete", "expiration.complete", "expiration";
+    PaymentCreated => "payment:created", "payment.created", "payments";
 }
 
 /// Order statuses (SPEC §2 orders).

@@ -48,9 +48,13 @@ impl Service {
         let http_limits = config::http_limits(&Env::process())?;
         let schema = format!("{schema}\n{}", outbox::SCHEMA);
         let db = db::connect_with_schema(&config.db, &schema).await?;
-        let bus =
-            Bus::connect_replicated(&config.nats_url, config.name, config.nats_stream_replicas)
-                .await?;
+        let bus = Bus::connect_as(
+            &config.nats_url,
+            config.name,
+            config.nats_user.as_ref(),
+            config.nats_stream_replicas,
+        )
+        .await?;
         let listener = http::bind(config.host, config.port).await?;
         Ok(Self {
             outbox: Outbox::new(db.clone()),

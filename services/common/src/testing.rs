@@ -10,16 +10,29 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    config: Option<std::path::PathBuf>,
 }
 
 impl NatsServer {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with_config(None)
+    }
+
+    /// Starts a server that also reads `config` (e.g. the users of
+    /// [`crate::bus::access::accounts`]).
+    pub fn start_with_config(config: Option<&str>) -> Self {
         let store = tempfile::tempdir().expect("temporary JetStream store");
+        let config = config.map(|text| {
+            let path = store.path().join("nats.conf");
+            std::fs::write(&path, text).expect("writing the NATS configuration");
+            path
+        });
         let mut server = Self {
             child: None,
             port: free_port(),
             store,
+            config,
         };
         server.spawn();
         server
@@ -48,11 +61,15 @@ impl NatsServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new(crate::bus::nats_server_binary())
+        let mut command = Command::new(crate::bus::nats_server_binary());
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        let child = command
             .args(["-js", "-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .arg("-sd")
-            .arg(self.store.path())
+            .arg(self.store.path().join("jetstream"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! and the operators' view of the events consumers set aside (see `common::deadletter`), on the
-//! NATS server in `NATS_URL`:
+//! NATS server in `NATS_URL`, signed in as `NATS_USER` (default `admin`) with `NATS_PASSWORD`:
 //!
 //! ```text
 //! service dead-letters list                         # one line per set-aside event
@@ -53,6 +53,8 @@ enum Command {
     Healthcheck(u16),
     /// Look at or replay the events consumers set aside.
     DeadLetters(DeadLetters),
+    /// Create each service's database and database user on a SurrealDB server.
+    ProvisionDatabases,
 }
 
 /// What `service dead-letters` is asked to do.
@@ -78,6 +80,11 @@ fn parse(args: &[String], from_env: Option<&str>) -> Result<Command, String> {
         && first == "dead-letters"
     {
         return parse_dead_letters(rest).map(Command::DeadLetters);
+    }
+    if let [only] = args
+        && only == "provision-databases"
+    {
+        return Ok(Command::ProvisionDatabases);
     }
     let known = |named: &str| PROGRAMS.iter().copied().find(|(name, _)| *name == named);
     let (program, rest) = match args.split_first() {
@@ -152,7 +159,8 @@ fn usage() -> String {
     let names: Vec<&str> = PROGRAMS.iter().map(|(name, _)| *name).collect();
     format!(
         "usage: service <{}> [healthcheck]   (or the name in GITTIX_SERVICE)\n       \
-         service dead-letters list|show <seq>|replay <seq>|replay --all [--service <name>]",
+         service dead-letters list|show <seq>|replay <seq>|replay --all [--service <name>]\n       \
+         service provision-databases",
         names.join("|")
     )
 }
@@ -184,6 +192,9 @@ fn main() -> ExitCode {
         Command::DeadLetters(what) => runtime
             .block_on(dead_letters(what))
             .map_err(|error| format!("dead-letters: {error:#}")),
+        Command::ProvisionDatabases => runtime
+            .block_on(provision_databases())
+            .map_err(|error| format!("provision-databases: {error:#}")),
         Command::Healthcheck(_) => unreachable!("the health check exits above"),
     };
     match failure {
@@ -195,11 +206,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// Creates every service's database on the SurrealDB server in `SURREAL_URL` (namespace
+/// `SURREAL_NS`, default `gittix`), signed in with its root credentials
+/// (`SURREAL_ROOT_USER`, `SURREAL_ROOT_PASS`), with one user per database named after its
+/// service, whose password is in `SURREAL_PASS_<SERVICE>` (as the service's `SURREAL_PASS`).
+/// Run again, it sets the passwords anew and changes nothing else.
+async fn provision_databases() -> anyhow::Result<()> {
+    let env = Env::process();
+    let username = env.required("SURREAL_ROOT_USER", "the SurrealDB server's root user")?;
+    let password = env.required("SURREAL_ROOT_PASS", "the SurrealDB server's root password")?;
+    for (service, _) in PROGRAMS.iter().filter(|(name, _)| *name != "ingress") {
+        let mut root = common::db::DbConfig::from_env(&env, service)?;
+        anyhow::ensure!(
+            root.url.starts_with("ws://") || root.url.starts_with("wss://"),
+            "SURREAL_URL must name a SurrealDB server (ws:// or wss://)"
+        );
+        root.credentials = Some(common::db::SignIn::Root {
+            username: username.clone(),
+            password: password.clone(),
+        });
+        let variable = format!("SURREAL_PASS_{}", service.to_uppercase());
+        let service_password = env.required(&variable, "the password of the service's user")?;
+        common::db::provision(&root, service, &service_password).await?;
+        println!(
+            "{service}: database {} and its user are ready",
+            root.database
+        );
+    }
+    Ok(())
+}
+
 /// Lists, shows or replays set-aside events on the NATS server in `NATS_URL`, printing what
 /// it found or did.
 async fn dead_letters(what: DeadLetters) -> anyhow::Result<()> {
-    let url = Env::process().required("NATS_URL", "the NATS server, e.g. nats://127.0.0.1:4222")?;
-    let bus = tokio::time::timeout(NATS_TIMEOUT, Bus::connect(&url, "service dead-letters"))
+    let env = Env::process();
+    let url = env.required("NATS_URL", "the NATS server, e.g. nats://127.0.0.1:4222")?;
+    // Replaying publishes any service's events: only the operator's user may.
+    let user = common::config::nats_user(&env, common::bus::access::ADMIN);
+    let connect = Bus::connect_as(&url, "service dead-letters", user.as_ref(), 1);
+    let bus = tokio::time::timeout(NATS_TIMEOUT, connect)
         .await
         .with_context(|| format!("NATS at {url} did not answer within {NATS_TIMEOUT:?}"))??;
     let answer = async {
@@ -294,6 +339,10 @@ mod tests {
         );
         assert_eq!(parse(&args(""), Some("orders")), Ok(Command::Run("orders")));
         assert_eq!(
+            parse(&args("provision-databases"), Some("orders")),
+            Ok(Command::ProvisionDatabases)
+        );
+        assert_eq!(
             parse(&args("tickets healthcheck"), None),
             Ok(Command::Healthcheck(tickets::config::DEFAULT_PORT))
         );
@@ -311,6 +360,7 @@ mod tests {
         assert!(parse(&args("tickets extra"), None).is_err());
         assert!(parse(&args("tickets healthcheck now"), None).is_err());
         assert!(parse(&args("healthcheck"), None).is_err());
+        assert!(parse(&args("provision-databases now"), None).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Runs the whole GitTix system on one machine: a `nats-server` (unless `NATS_URL` points at
-//! one), every backend service (as many instances as asked), the web server and the ingress
+//! one; the stack's own runs with one NATS user per service, each allowed only its own
+//! events), every backend service (as many instances as asked), the web server and the ingress
 //! in front of them all. The run command uses it, and so do the end-to-end and reliability
 //! tests, which can kill and restart any process.
 
@@ -10,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use common::bus::NatsUser;
+use common::bus::access;
+use common::db::{DbConfig, SignIn};
 
 use crate::process::{Managed, Output, Spec};
 
@@ -56,6 +60,9 @@ pub struct StackConfig {
     pub storage: Storage,
     /// The SurrealDB server's root password (`Storage::Server`).
     pub surreal_password: String,
+    /// The password of each NATS user (the operator's `admin` and one per service) on the
+    /// NATS server the stack starts; see `common::bus::access`.
+    pub nats_passwords: BTreeMap<String, String>,
     /// Extra variables for every child (e.g. `ORDER_EXPIRATION_SECONDS`).
     pub env: Vec<(String, String)>,
     pub output: Output,
@@ -81,6 +88,10 @@ impl StackConfig {
             site_root: None,
             storage: Storage::Embedded,
             surreal_password: random_key(),
+            nats_passwords: std::iter::once(access::ADMIN)
+                .chain(SERVICES.iter().copied())
+                .map(|user| (user.to_owned(), random_key()))
+                .collect(),
             env: Vec::new(),
             output: Output::Console,
         })
@@ -120,6 +131,8 @@ pub struct Stack {
     nats: Option<Managed>,
     nats_url: String,
     surreal: Option<Managed>,
+    /// The password of each service's database user, with `Storage::Server`.
+    surreal_passwords: BTreeMap<&'static str, String>,
     services: BTreeMap<&'static str, Vec<Managed>>,
     web: Option<Managed>,
     ingress: Managed,
@@ -151,11 +164,15 @@ impl Stack {
             Some(url) => (None, url.clone()),
             None => {
                 let port = free_port()?;
+                let users = config.data_dir.join("nats.conf");
+                write_private(&users, &nats_users(&config))?;
                 let mut nats = Managed::new(
                     Spec {
                         name: "nats".to_owned(),
                         program: common::bus::nats_server_binary(),
                         args: vec![
+                            "-c".into(),
+                            absolute(&users)?.display().to_string(),
                             "-js".into(),
                             "-a".into(),
                             "127.0.0.1".into(),
@@ -215,6 +232,18 @@ impl Stack {
             .as_ref()
             .and_then(Managed::port)
             .map(|port| format!("ws://127.0.0.1:{port}"));
+        // Each service signs in as the one user of its own database.
+        let mut surreal_passwords = BTreeMap::new();
+        if let Some(url) = &surreal_url {
+            for service in SERVICES {
+                let password = random_key();
+                let root = root_db_config(url, service, &config.surreal_password);
+                common::db::provision(&root, service, &password)
+                    .await
+                    .with_context(|| format!("provisioning {service}'s database"))?;
+                surreal_passwords.insert(*service, password);
+            }
+        }
 
         let ingress_port = if config.port == 0 {
             free_port()?
@@ -227,8 +256,19 @@ impl Stack {
         for service in SERVICES {
             let mut instances = Vec::new();
             for index in 0..config.instances(service) {
-                let spec =
-                    service_spec(&config, service, index, &nats_url, surreal_url.as_deref())?;
+                let surreal = surreal_url
+                    .as_deref()
+                    .zip(surreal_passwords.get(service).map(String::as_str));
+                let mut spec = service_spec(&config, service, index, &nats_url, surreal)?;
+                if nats.is_some() {
+                    spec.env.extend([
+                        ("NATS_USER".to_owned(), (*service).to_owned()),
+                        (
+                            "NATS_PASSWORD".to_owned(),
+                            config.nats_passwords[*service].clone(),
+                        ),
+                    ]);
+                }
                 let mut instance = Managed::new(spec, config.output.clone());
                 instance.start()?;
                 instances.push(instance);
@@ -293,6 +333,7 @@ impl Stack {
             nats,
             nats_url,
             surreal,
+            surreal_passwords,
             services,
             web,
             ingress,
@@ -307,12 +348,57 @@ impl Stack {
         )
     }
 
+    /// The NATS server's address (without credentials).
     pub fn nats_url(&self) -> &str {
         &self.nats_url
     }
 
+    /// The NATS server's address with the operator's credentials in it, for tools and tests;
+    /// the plain address for a NATS server the stack did not start.
+    pub fn admin_nats_url(&self) -> String {
+        match (&self.nats, self.nats_user(access::ADMIN)) {
+            (Some(_), Some(admin)) => self.nats_url.replacen(
+                "nats://",
+                &format!("nats://{}:{}@", admin.name, admin.password),
+                1,
+            ),
+            _ => self.nats_url.clone(),
+        }
+    }
+
+    /// A NATS user of the NATS server the stack started: `admin` or a service's.
+    pub fn nats_user(&self, user: &str) -> Option<NatsUser> {
+        self.nats.as_ref()?;
+        Some(NatsUser {
+            name: user.to_owned(),
+            password: self.config.nats_passwords.get(user)?.clone(),
+        })
+    }
+
     pub fn jwt_key(&self) -> &str {
         &self.config.jwt_key
+    }
+
+    /// Root's connection settings for `service`'s database on the SurrealDB server, with
+    /// `Storage::Server`.
+    pub fn surreal_root(&self, service: &str) -> Option<DbConfig> {
+        let (url, password) = self.surreal()?;
+        Some(root_db_config(&url, service, &password))
+    }
+
+    /// How `service` signs in to its database on the SurrealDB server, with
+    /// `Storage::Server`.
+    pub fn surreal_service(&self, service: &str) -> Option<DbConfig> {
+        let (url, _) = self.surreal()?;
+        Some(DbConfig {
+            url,
+            namespace: "gittix".to_owned(),
+            database: service.to_owned(),
+            credentials: Some(SignIn::Database {
+                username: service.to_owned(),
+                password: self.surreal_passwords.get(service)?.clone(),
+            }),
+        })
     }
 
     /// The SurrealDB server's address and root password, with `Storage::Server`.
@@ -409,7 +495,7 @@ fn service_spec(
     service: &str,
     index: usize,
     nats_url: &str,
-    surreal_url: Option<&str>,
+    surreal: Option<(&str, &str)>,
 ) -> anyhow::Result<Spec> {
     let port = free_port()?;
     let name = if config.instances(service) > 1 {
@@ -429,11 +515,11 @@ fn service_spec(
         ("NATS_URL".to_owned(), nats_url.to_owned()),
         ("JWT_KEY".to_owned(), config.jwt_key.clone()),
     ]);
-    match (config.storage, surreal_url) {
-        (Storage::Server, Some(url)) => env.extend([
+    match (config.storage, surreal) {
+        (Storage::Server, Some((url, password))) => env.extend([
             ("SURREAL_URL".to_owned(), url.to_owned()),
-            ("SURREAL_USER".to_owned(), "root".to_owned()),
-            ("SURREAL_PASS".to_owned(), config.surreal_password.clone()),
+            ("SURREAL_USER".to_owned(), service.to_owned()),
+            ("SURREAL_PASS".to_owned(), password.to_owned()),
         ]),
         _ => env.push((
             "SURREAL_URL".to_owned(),
@@ -472,6 +558,40 @@ fn web_spec(config: &StackConfig, site_root: &Path, ingress_url: &str) -> anyhow
         port: Some(port),
         ready_path: Some("/healthz"),
     })
+}
+
+/// The server's root user on `service`'s database.
+fn root_db_config(url: &str, service: &str, password: &str) -> DbConfig {
+    DbConfig {
+        url: url.to_owned(),
+        namespace: "gittix".to_owned(),
+        database: service.to_owned(),
+        credentials: Some(SignIn::Root {
+            username: "root".to_owned(),
+            password: password.to_owned(),
+        }),
+    }
+}
+
+/// The users of the NATS server the stack starts, each service with its permissions.
+fn nats_users(config: &StackConfig) -> String {
+    access::accounts(SERVICES, |user| {
+        format!("\"{}\"", config.nats_passwords[user])
+    })
+}
+
+/// Writes `text` to `path`, readable by the current user only: it holds passwords.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

@@ -30,6 +30,12 @@ async fn main() -> anyhow::Result<()> {
         None => Storage::Embedded,
         Some(other) => anyhow::bail!("GITTIX_STORAGE={other:?}: expected server or embedded"),
     };
+    // The operator's NATS password stays the same across runs, for `service dead-letters`.
+    let admin = common::bus::access::ADMIN;
+    let admin_password = stored_key(&data_dir.join("nats-admin-password"))?;
+    config
+        .nats_passwords
+        .insert(admin.to_owned(), admin_password);
     if config.storage == Storage::Server {
         config.surreal_password = stored_key(&data_dir.join("surreal-pass"))?;
     }
@@ -42,6 +48,13 @@ async fn main() -> anyhow::Result<()> {
         stack.url().rsplit(':').next().unwrap_or_default()
     );
     println!("  data: {}   stop: Ctrl-C", data_dir.display());
+    if stack.nats().is_some() {
+        println!(
+            "  NATS: {} (operator: NATS_PASSWORD in {})",
+            stack.nats_url(),
+            data_dir.join("nats-admin-password").display()
+        );
+    }
     println!();
 
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -1,5 +1,6 @@
 //! Integration tests of the shared library against a real nats-server and SurrealDB.
 
+mod access;
 mod bus;
 mod db;
 mod deadletter;

@@ -46,6 +46,7 @@ pub fn config(nats: &NatsServer, db: DbConfig) -> ServiceConfig {
         host: IpAddr::from([127, 0, 0, 1]),
         port: 0,
         nats_url: nats.url(),
+        nats_user: None,
         nats_stream_replicas: 1,
         db,
         session: SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true),

@@ -76,20 +76,18 @@ impl System {
 
     /// A connection to a service's database on the SurrealDB server (scaled systems).
     pub async fn database(&self, service: &str) -> common::db::Db {
-        let (url, password) = self.stack.surreal().expect("a SurrealDB server");
-        common::db::connect(&common::db::DbConfig {
-            url,
-            namespace: "gittix".into(),
-            database: service.into(),
-            credentials: Some(("root".into(), password)),
-        })
-        .await
-        .expect("the SurrealDB server answers")
+        let root = self
+            .stack
+            .surreal_root(service)
+            .expect("a SurrealDB server");
+        common::db::connect(&root)
+            .await
+            .expect("the SurrealDB server answers")
     }
 
     /// A connection to the system's NATS.
     pub async fn bus(&self) -> common::bus::Bus {
-        common::bus::Bus::connect(self.stack.nats_url(), "tests")
+        common::bus::Bus::connect(&self.stack.admin_nats_url(), "tests")
             .await
             .expect("NATS answers")
     }

@@ -2,6 +2,7 @@
 //! per account and per client address, passwords never in the logs, and authorization on
 //! every owned resource (each route × owner, another user, anonymous).
 
+use common::testing::eventually;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -285,4 +286,166 @@ async fn every_owned_resource_checks_its_owner() {
         .send(Method::GET, "/api/users/currentuser", None, None)
         .await;
     assert_eq!(anonymous, json!({"currentUser": null}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_cannot_forge_another_services_event() {
+    use common::bus::Bus;
+    use common::events::{Event, PaymentCreated, STREAM};
+
+    let system = System::start(&[]).await;
+    let (seller, buyer) = (system.user(), system.user());
+    let ticket = system.list_ticket(&seller, "Forgery", 40.0).await;
+    let (status, order) = system.order_when_replicated(&buyer, &id_of(&ticket)).await;
+    assert_eq!(status, 201, "{order}");
+    let order_id = id_of(&order);
+
+    // Anything holding the orders service's NATS credentials tries to mark the order paid.
+    let orders = system
+        .stack
+        .nats_user("orders")
+        .expect("the stack's NATS users");
+    let forger = Bus::connect_as(system.stack.nats_url(), "forger", Some(&orders), 1)
+        .await
+        .unwrap();
+    let forged = PaymentCreated {
+        id: "forged".into(),
+        order_id: order_id.clone(),
+        stripe_id: "ch_forged".into(),
+    };
+    let published = forger.publish("forged-payment", &forged).await;
+    assert!(
+        published.is_err(),
+        "NATS stored a forged {}",
+        PaymentCreated::NAME
+    );
+
+    let admin = system.bus().await;
+    let stored = admin
+        .jetstream()
+        .get_stream(STREAM)
+        .await
+        .unwrap()
+        .get_last_raw_message_by_subject(PaymentCreated::SUBJECT)
+        .await;
+    assert!(stored.is_err(), "a payment event is in the stream");
+
+    // The payments service, under its own user, still can.
+    let (status, body) = system.pay_when_replicated(&buyer, &order_id).await;
+    assert_eq!(status, 201, "{body}");
+    eventually("the paid order is complete", || async {
+        (system.order(&buyer, &order_id).await["status"] == "complete").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_cannot_reach_another_services_database() {
+    let system = System::start_on_server(&[]).await;
+    let (seller, buyer) = (system.user(), system.user());
+    let ticket = system.list_ticket(&seller, "Private", 10.0).await;
+    let (status, order) = system.order_when_replicated(&buyer, &id_of(&ticket)).await;
+    assert_eq!(status, 201, "{order}");
+    let tickets = system.database("tickets").await;
+    // What the tickets service alone keeps: which order holds which ticket.
+    let snapshot = || async {
+        let rows: Vec<Value> = tickets
+            .query("SELECT * FROM ticket_order")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        let listed: Vec<Value> = tickets
+            .query("SELECT * FROM ticket")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        (rows, listed)
+    };
+    let before = eventually("tickets recorded the order", || async {
+        let (held, listed) = snapshot().await;
+        (held.len() == 1).then_some((held, listed))
+    })
+    .await;
+
+    // The orders service's user works in its own database…
+    let orders = system.stack.surreal_service("orders").unwrap();
+    let db = common::db::connect(&orders).await.expect("orders signs in");
+    db.query("SELECT * FROM ticket")
+        .await
+        .unwrap()
+        .check()
+        .expect("orders reads its own replica");
+
+    // …and nowhere else: not by switching databases, not by signing in to another one.
+    let read = db.query("USE DB tickets; SELECT * FROM ticket_order").await;
+    let rows: Vec<Value> = match read {
+        Ok(mut response) => response.take(1).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    assert!(rows.is_empty(), "orders read tickets' database: {rows:?}");
+    let _ = db
+        .query(
+            "USE DB tickets; DELETE ticket_order; \
+             CREATE ticket SET title = 'Forged', price = 1, user_id = 'x', version = 0",
+        )
+        .await;
+    let mut elsewhere = orders.clone();
+    elsewhere.database = "tickets".into();
+    assert!(common::db::connect(&elsewhere).await.is_err());
+
+    assert_eq!(snapshot().await, before, "orders changed tickets' database");
+}
+
+/// The most memory `pid` has had resident so far, in bytes (`VmHWM`).
+fn peak_resident(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/<pid>/status");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_sign_ups_stays_within_the_auth_services_memory() {
+    const MIB: u64 = 1024 * 1024;
+    // At the default cost one hash holds 32 MiB (128 · r · N); two may run at once.
+    let mut system = System::start(&[
+        ("SCRYPT_LOG_N", "15"),
+        ("PASSWORD_HASH_CONCURRENCY", "2"),
+        ("SIGNUP_MAX_PER_ADDRESS", "1000"),
+    ])
+    .await;
+    let pid = system.stack.instances("auth")[0].pid().expect("auth runs");
+    let before = peak_resident(pid);
+
+    let burst = (0..40).map(|n| {
+        let system = &system;
+        async move {
+            let email = format!("burst-{n}-{}@example.com", common::db::new_id());
+            signup(system, &email, "secret12").await.status().as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201), "{statuses:?}");
+
+    // Unbounded, forty hashes at once would hold 1.25 GiB; bounded, two hold 64 MiB, plus
+    // what the allocator and the requests keep.
+    let grown = peak_resident(pid) - before;
+    assert!(
+        grown < 2 * 32 * MIB + 64 * MIB,
+        "the auth service grew by {} MiB during the burst",
+        grown / MIB
+    );
 }

@@ -64,6 +64,7 @@ impl TestApp {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             nats_url: nats.url(),
+            nats_user: None,
             nats_stream_replicas: 1,
             db: DbConfig::memory("tickets"),
             session: keys.clone(),
