@@ -18,7 +18,7 @@ fn k8s_dir() -> PathBuf {
 }
 
 /// Every document of the files kustomization.yaml lists.
-fn manifests() -> Vec<Value> {
+pub(crate) fn manifests() -> Vec<Value> {
     let kustomization = yaml_documents(&k8s_dir().join("kustomization.yaml")).remove(0);
     kustomization["resources"]
         .as_array()
@@ -39,7 +39,7 @@ fn yaml_documents(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn find<'a>(manifests: &'a [Value], kind: &str, name: &str) -> &'a Value {
+pub(crate) fn find<'a>(manifests: &'a [Value], kind: &str, name: &str) -> &'a Value {
     manifests
         .iter()
         .find(|m| m["kind"] == kind && m["metadata"]["name"] == name)
@@ -189,7 +189,7 @@ fn secrets_come_from_secrets() {
         let container = container(find(&manifests, "Deployment", service));
         for variable in container["env"].as_array().unwrap() {
             let name = variable["name"].as_str().unwrap();
-            if ["JWT_KEY", "STRIPE_KEY", "SURREAL_PASS"].contains(&name) {
+            if ["JWT_KEY", "STRIPE_KEY", "SURREAL_PASS", "NATS_PASSWORD"].contains(&name) {
                 assert!(
                     variable["value"].is_null(),
                     "{service}: {name} must not be written out"
@@ -203,7 +203,9 @@ fn secrets_come_from_secrets() {
     }
     let config = find(&manifests, "ConfigMap", "gittix-config");
     for key in config["data"].as_object().unwrap().keys() {
-        assert!(!["JWT_KEY", "STRIPE_KEY", "SURREAL_PASS"].contains(&key.as_str()));
+        assert!(
+            !["JWT_KEY", "STRIPE_KEY", "SURREAL_PASS", "NATS_PASSWORD"].contains(&key.as_str())
+        );
     }
 }
 
@@ -375,6 +377,83 @@ fn every_image_has_a_dockerfile_and_a_skaffold_artifact() {
         assert!(
             text.contains("cargo chef cook"),
             "{dockerfile}: a cached dependency layer"
+        );
+    }
+}
+
+/// The secret a container's variable `name` comes from, as (secret, key).
+fn secret_of<'a>(container: &'a Value, name: &str) -> Option<(&'a str, &'a str)> {
+    let variable = container["env"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == name)?;
+    let reference = &variable["valueFrom"]["secretKeyRef"];
+    Some((reference["name"].as_str()?, reference["key"].as_str()?))
+}
+
+#[test]
+fn nats_knows_each_service_as_a_user_with_only_its_own_permissions() {
+    use common::bus::access;
+    let manifests = manifests();
+    let conf = find(&manifests, "ConfigMap", "nats-config")["data"]["nats.conf"]
+        .as_str()
+        .unwrap();
+    let accounts = access::accounts(stack::SERVICES, |user| {
+        format!("${}", access::password_variable(user))
+    });
+    assert!(
+        conf.contains(&accounts),
+        "nats.conf must carry the users of common::bus::access, rendered:\n{accounts}"
+    );
+    assert!(!conf.contains("no_auth_user"), "every client signs in");
+
+    let nats = container(find(&manifests, "StatefulSet", "nats"));
+    for user in std::iter::once(access::ADMIN).chain(stack::SERVICES.iter().copied()) {
+        let variable = access::password_variable(user);
+        assert_eq!(
+            secret_of(nats, &variable),
+            Some(("nats-credentials", variable.as_str())),
+            "nats reads {user}'s password from the nats-credentials Secret"
+        );
+    }
+    for service in stack::SERVICES {
+        let container = container(find(&manifests, "Deployment", service));
+        let env = environment(&manifests, container);
+        assert_eq!(env["NATS_USER"], *service);
+        let variable = access::password_variable(service);
+        assert_eq!(
+            secret_of(container, "NATS_PASSWORD"),
+            Some(("nats-credentials", variable.as_str())),
+            "{service} signs in with its own NATS password"
+        );
+    }
+}
+
+#[test]
+fn each_service_signs_in_as_the_user_of_its_own_database_that_setup_creates() {
+    let manifests = manifests();
+    let setup = find(&manifests, "Job", "surrealdb-setup");
+    let job = container(setup);
+    assert_eq!(job["args"], serde_json::json!(["provision-databases"]));
+    assert_eq!(
+        secret_of(job, "SURREAL_ROOT_PASS"),
+        Some(("surrealdb-credentials", "SURREAL_PASS")),
+        "setup signs in as root"
+    );
+    for service in stack::SERVICES {
+        let container = container(find(&manifests, "Deployment", service));
+        let env = environment(&manifests, container);
+        assert_eq!(env["SURREAL_USER"], *service, "{service} is not root");
+        let password = secret_of(container, "SURREAL_PASS").expect("a password from a Secret");
+        assert_ne!(
+            password.1, "SURREAL_PASS",
+            "{service} must not get root's password"
+        );
+        let provisioned = format!("SURREAL_PASS_{}", service.to_uppercase());
+        assert_eq!(
+            secret_of(job, &provisioned),
+            Some(password),
+            "setup gives {service}'s user the password {service} signs in with"
         );
     }
 }

@@ -7,6 +7,7 @@ mod expiry;
 mod helpers;
 mod hostile;
 mod money;
+mod network_policies;
 mod payment_race;
 mod price_race;
 mod reliability;
