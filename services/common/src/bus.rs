@@ -67,7 +67,8 @@ impl std::fmt::Debug for NatsUser {
 /// The user and password written in a NATS URL (`nats://user:password@host:port`), which
 /// the NATS client itself does not read.
 pub fn user_in_url(url: &str) -> Option<NatsUser> {
-    let address: async_nats::ServerAddr = url.parse().ok()?;
+    let first = url.split(',').next()?;
+    let address: async_nats::ServerAddr = first.trim().parse().ok()?;
     Some(NatsUser {
         name: address.username()?.to_owned(),
         password: address.password()?.to_owned(),
@@ -112,6 +113,12 @@ impl Bus {
                 .user_and_password(user.name.clone(), user.password.clone())
                 .custom_inbox_prefix(access::inbox_prefix(&user.name));
         }
+        // A cluster is given as its servers' addresses, comma-separated.
+        let servers = url
+            .split(',')
+            .map(|server| server.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("reading the NATS address {url:?}"))?;
         let client = options
             .name(client_name)
             .retry_on_initial_connect()
@@ -120,7 +127,7 @@ impl Bus {
             .event_callback(|event| async move {
                 tracing::info!(%event, "nats connection event");
             })
-            .connect(url)
+            .connect(servers)
             .await
             .with_context(|| format!("connecting to NATS at {url}"))?;
         let js = jetstream::new(client.clone());

@@ -23,7 +23,15 @@ use crate::error::ApiError;
 /// Request bodies above this are refused with 413 (SPEC §2).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// What `/readyz` checks.
+/// What `/healthz` and `/readyz` check.
+///
+/// - The database down: the service can answer nothing, so it is not ready (503) and
+///   `/readyz` says which dependency fails; `/healthz` (liveness) does not look at it: a
+///   restart would not help.
+/// - NATS down (no server of the cluster reachable): the service still answers every request
+///   (events wait in its outbox and are relayed once NATS is back, consumers resume), so both
+///   answer 200 with `"status": "degraded"` and `"failing": ["nats"]`, and recover by
+///   themselves when the client reconnects.
 #[derive(Clone, Debug, Default)]
 pub struct Readiness {
     pub db: Option<Db>,
@@ -34,33 +42,54 @@ impl Readiness {
     /// The names of the dependencies that are not reachable now.
     pub async fn failing(&self) -> Vec<&'static str> {
         let mut failing = Vec::new();
-        if let Some(db) = &self.db {
-            let ping = tokio::time::timeout(Duration::from_secs(2), db.query("RETURN 1")).await;
-            if !matches!(ping, Ok(Ok(_))) {
-                failing.push("database");
-            }
+        if !self.database_answers().await {
+            failing.push("database");
         }
         if self.bus.as_ref().is_some_and(|bus| !bus.is_connected()) {
             failing.push("nats");
         }
         failing
     }
+
+    async fn database_answers(&self) -> bool {
+        let Some(db) = &self.db else { return true };
+        let ping = tokio::time::timeout(Duration::from_secs(2), db.query("RETURN 1")).await;
+        matches!(ping, Ok(Ok(_)))
+    }
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({ "status": "ok" }))
+/// `ok`, `degraded` (something failing, the service still answering) or `unavailable`.
+fn health_body(status: &str, failing: &[&str]) -> axum::Json<serde_json::Value> {
+    if failing.is_empty() {
+        axum::Json(json!({ "status": status }))
+    } else {
+        axum::Json(json!({ "status": status, "failing": failing }))
+    }
+}
+
+/// Liveness: cheap (no database round trip, which a probe's one-second timeout could cut).
+async fn healthz(State(readiness): State<Readiness>) -> Response {
+    let nats_down = readiness
+        .bus
+        .as_ref()
+        .is_some_and(|bus| !bus.is_connected());
+    let failing: &[&str] = if nats_down { &["nats"] } else { &[] };
+    let status = if failing.is_empty() { "ok" } else { "degraded" };
+    health_body(status, failing).into_response()
 }
 
 async fn readyz(State(readiness): State<Readiness>) -> Response {
     let failing = readiness.failing().await;
-    if failing.is_empty() {
-        axum::Json(json!({ "status": "ready" })).into_response()
-    } else {
+    if failing.contains(&"database") {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "unavailable", "failing": failing })),
+            health_body("unavailable", &failing),
         )
             .into_response()
+    } else if failing.is_empty() {
+        health_body("ready", &failing).into_response()
+    } else {
+        health_body("degraded", &failing).into_response()
     }
 }
 

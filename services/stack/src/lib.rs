@@ -50,8 +50,11 @@ pub struct StackConfig {
     pub port: u16,
     /// The address the ingress listens on.
     pub host: String,
-    /// An external NATS server; `None` starts one.
+    /// An external NATS server; `None` starts [`StackConfig::nats_servers`].
     pub nats_url: Option<String>,
+    /// How many NATS servers to start: 1, or a JetStream cluster of 3 (or 5) on local ports,
+    /// which keeps that many copies of every event (`NATS_STREAM_REPLICAS`).
+    pub nats_servers: usize,
     pub jwt_key: String,
     /// Instances per service (default one).
     pub scale: BTreeMap<String, usize>,
@@ -83,6 +86,7 @@ impl StackConfig {
             port: 0,
             host: "127.0.0.1".to_owned(),
             nats_url: None,
+            nats_servers: 1,
             jwt_key: random_key(),
             scale: BTreeMap::new(),
             site_root: None,
@@ -128,7 +132,8 @@ pub fn random_key() -> String {
 /// The running system.
 pub struct Stack {
     config: StackConfig,
-    nats: Option<Managed>,
+    /// The NATS servers the stack started: none (an external one), one, or a cluster.
+    nats: Vec<Managed>,
     nats_url: String,
     surreal: Option<Managed>,
     /// The password of each service's database user, with `Storage::Server`.
@@ -161,39 +166,8 @@ impl Stack {
         }
 
         let (nats, nats_url) = match &config.nats_url {
-            Some(url) => (None, url.clone()),
-            None => {
-                let port = free_port()?;
-                let users = config.data_dir.join("nats.conf");
-                write_private(&users, &nats_users(&config))?;
-                let mut nats = Managed::new(
-                    Spec {
-                        name: "nats".to_owned(),
-                        program: common::bus::nats_server_binary(),
-                        args: vec![
-                            "-c".into(),
-                            absolute(&users)?.display().to_string(),
-                            "-js".into(),
-                            "-a".into(),
-                            "127.0.0.1".into(),
-                            "-p".into(),
-                            port.to_string(),
-                            "-sd".into(),
-                            config.data_dir.join("nats").display().to_string(),
-                            // Its own log file: the console is for the services.
-                            "-l".into(),
-                            config.data_dir.join("nats.log").display().to_string(),
-                        ],
-                        env: Vec::new(),
-                        port: Some(port),
-                        ready_path: None,
-                    },
-                    config.output.clone(),
-                );
-                nats.start()?;
-                nats.wait_ready(READY_LIMIT).await?;
-                (Some(nats), format!("nats://127.0.0.1:{port}"))
-            }
+            Some(url) => (Vec::new(), url.clone()),
+            None => start_nats(&config).await?,
         };
 
         let surreal = match config.storage {
@@ -260,8 +234,9 @@ impl Stack {
                     .as_deref()
                     .zip(surreal_passwords.get(service).map(String::as_str));
                 let mut spec = service_spec(&config, service, index, &nats_url, surreal)?;
-                if nats.is_some() {
+                if !nats.is_empty() {
                     spec.env.extend([
+                        ("NATS_STREAM_REPLICAS".to_owned(), nats.len().to_string()),
                         ("NATS_USER".to_owned(), (*service).to_owned()),
                         (
                             "NATS_PASSWORD".to_owned(),
@@ -356,19 +331,18 @@ impl Stack {
     /// The NATS server's address with the operator's credentials in it, for tools and tests;
     /// the plain address for a NATS server the stack did not start.
     pub fn admin_nats_url(&self) -> String {
-        match (&self.nats, self.nats_user(access::ADMIN)) {
-            (Some(_), Some(admin)) => self.nats_url.replacen(
+        match self.nats_user(access::ADMIN) {
+            Some(admin) => self.nats_url.replace(
                 "nats://",
                 &format!("nats://{}:{}@", admin.name, admin.password),
-                1,
             ),
-            _ => self.nats_url.clone(),
+            None => self.nats_url.clone(),
         }
     }
 
     /// A NATS user of the NATS server the stack started: `admin` or a service's.
     pub fn nats_user(&self, user: &str) -> Option<NatsUser> {
-        self.nats.as_ref()?;
+        self.nats.first()?;
         Some(NatsUser {
             name: user.to_owned(),
             password: self.config.nats_passwords.get(user)?.clone(),
@@ -431,9 +405,20 @@ impl Stack {
             .collect()
     }
 
-    /// The NATS server the stack started, if it started one.
+    /// The (first) NATS server the stack started, if it started one.
     pub fn nats(&mut self) -> Option<&mut Managed> {
-        self.nats.as_mut()
+        self.nats.first_mut()
+    }
+
+    /// The SurrealDB server the stack started (`Storage::Server`).
+    pub fn surreal_server(&mut self) -> Option<&mut Managed> {
+        self.surreal.as_mut()
+    }
+
+    /// Every NATS server the stack started; the cluster's servers are named `nats-1`,
+    /// `nats-2`, … (also their JetStream server names).
+    pub fn nats_servers(&mut self) -> &mut [Managed] {
+        &mut self.nats
     }
 
     /// Restarts whatever exited on its own (crashed); returns the names restarted.
@@ -472,9 +457,7 @@ impl Stack {
         if let Some(surreal) = self.surreal.as_mut() {
             surreal.stop(STOP_GRACE).await;
         }
-        if let Some(nats) = self.nats.as_mut() {
-            nats.stop(STOP_GRACE).await;
-        }
+        futures_join_all(self.nats.iter_mut().map(|nats| nats.stop(STOP_GRACE))).await;
     }
 }
 
@@ -571,6 +554,85 @@ fn root_db_config(url: &str, service: &str, password: &str) -> DbConfig {
             password: password.to_owned(),
         }),
     }
+}
+
+/// Starts the NATS server, or a cluster of `config.nats_servers` on local ports (each with
+/// its own store and log), and waits until each accepts connections. Returns them with the
+/// address the services get: every server's, comma-separated.
+async fn start_nats(config: &StackConfig) -> anyhow::Result<(Vec<Managed>, String)> {
+    let count = config.nats_servers;
+    anyhow::ensure!(
+        [1, 3, 5].contains(&count),
+        "NATS runs as one server or a cluster of 3 or 5, not {count}"
+    );
+    let users = config.data_dir.join("nats.conf");
+    write_private(&users, &nats_users(config))?;
+    let users = absolute(&users)?.display().to_string();
+    let ports: Vec<(u16, u16)> = (0..count)
+        .map(|_| Ok((free_port()?, free_port()?)))
+        .collect::<anyhow::Result<_>>()?;
+    let mut servers = Vec::new();
+    for (index, (port, route_port)) in ports.iter().enumerate() {
+        let name = if count == 1 {
+            "nats".to_owned()
+        } else {
+            format!("nats-{}", index + 1)
+        };
+        let mut args = vec![
+            "-c".into(),
+            users.clone(),
+            "-js".into(),
+            "-a".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+            "-sd".into(),
+            config.data_dir.join(&name).display().to_string(),
+            // Its own log file: the console is for the services.
+            "-l".into(),
+            config
+                .data_dir
+                .join(format!("{name}.log"))
+                .display()
+                .to_string(),
+        ];
+        if count > 1 {
+            let routes: Vec<String> = ports
+                .iter()
+                .map(|(_, route)| format!("nats://127.0.0.1:{route}"))
+                .collect();
+            args.extend([
+                "-n".into(),
+                name.clone(),
+                "--cluster_name".into(),
+                "gittix".into(),
+                "--cluster".into(),
+                format!("nats://127.0.0.1:{route_port}"),
+                "--routes".into(),
+                routes.join(","),
+            ]);
+        }
+        let spec = Spec {
+            name,
+            program: common::bus::nats_server_binary(),
+            args,
+            env: Vec::new(),
+            port: Some(*port),
+            ready_path: None,
+        };
+        let mut server = Managed::new(spec, config.output.clone());
+        server.start()?;
+        servers.push(server);
+    }
+    for server in &mut servers {
+        server.wait_ready(READY_LIMIT).await?;
+    }
+    let url = ports
+        .iter()
+        .map(|(port, _)| format!("nats://127.0.0.1:{port}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok((servers, url))
 }
 
 /// The users of the NATS server the stack starts, each service with its permissions.

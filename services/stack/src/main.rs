@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     config.port = env.parse_or("PORT", ingress::config::DEFAULT_PORT)?;
     config.host = env.get("GITTIX_HOST").unwrap_or_else(|| "127.0.0.1".into());
     config.nats_url = env.get("NATS_URL");
+    config.nats_servers = env.parse_or("GITTIX_NATS_SERVERS", 1)?;
     config.jwt_key = match env.get("JWT_KEY") {
         Some(key) => key,
         None => stored_key(&data_dir.join("jwt-key"))?,
@@ -48,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         stack.url().rsplit(':').next().unwrap_or_default()
     );
     println!("  data: {}   stop: Ctrl-C", data_dir.display());
-    if stack.nats().is_some() {
+    if !stack.nats_servers().is_empty() {
         println!(
             "  NATS: {} (operator: NATS_PASSWORD in {})",
             stack.nats_url(),

@@ -43,7 +43,22 @@ impl System {
         Self::start_with(true, &[], env).await
     }
 
+    /// As [`System::start_scaled`], on a JetStream cluster of three NATS servers that keeps
+    /// three copies of every event.
+    pub async fn start_clustered(scale: &[(&str, usize)]) -> Self {
+        Self::start_on(3, true, scale, &[]).await
+    }
+
     async fn start_with(server: bool, scale: &[(&str, usize)], env: &[(&str, &str)]) -> Self {
+        Self::start_on(1, server, scale, env).await
+    }
+
+    async fn start_on(
+        nats_servers: usize,
+        server: bool,
+        scale: &[(&str, usize)],
+        env: &[(&str, &str)],
+    ) -> Self {
         common::telemetry::init_for_tests();
         let turn = TURN.lock().await;
         let dir = tempfile::tempdir().unwrap();
@@ -51,6 +66,7 @@ impl System {
         if server {
             config.storage = stack::Storage::Server;
         }
+        config.nats_servers = nats_servers;
         config.scale = scale.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect();
         config.env = env
             .iter()
