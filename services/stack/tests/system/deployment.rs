@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use common::config::{ConfigError, Env};
 use serde_json::Value;
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -28,7 +28,7 @@ pub(crate) fn manifests() -> Vec<Value> {
         .collect()
 }
 
-fn yaml_documents(path: &Path) -> Vec<Value> {
+pub(crate) fn yaml_documents(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_yaml_ng::Deserializer::from_str(&text)
         .map(|document| {
@@ -46,13 +46,13 @@ pub(crate) fn find<'a>(manifests: &'a [Value], kind: &str, name: &str) -> &'a Va
         .unwrap_or_else(|| panic!("no {kind} {name}"))
 }
 
-fn container(deployment: &Value) -> &Value {
+pub(crate) fn container(deployment: &Value) -> &Value {
     &deployment["spec"]["template"]["spec"]["containers"][0]
 }
 
 /// The environment a container gets: its ConfigMaps, its literal variables, and a
 /// stand-in value for each secret it references.
-fn environment(manifests: &[Value], container: &Value) -> BTreeMap<String, String> {
+pub(crate) fn environment(manifests: &[Value], container: &Value) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for source in container["envFrom"].as_array().into_iter().flatten() {
         let name = source["configMapRef"]["name"]

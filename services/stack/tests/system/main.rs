@@ -3,7 +3,9 @@
 //! stopped and restarted mid-scenario. Each scenario asserts end states, never timings.
 
 mod deployment;
+mod disruption;
 mod expiry;
+mod failover;
 mod helpers;
 mod hostile;
 mod money;

@@ -34,7 +34,7 @@ const APPS: &[&str] = &[
 ];
 
 /// Every other flow the architecture has.
-const FLOWS: &[(&str, &str, &str)] = &[
+pub(crate) const FLOWS: &[(&str, &str, &str)] = &[
     ("ingress-nginx", "web", "3000/TCP"),
     ("ingress-nginx", "auth", "3000/TCP"),
     ("ingress-nginx", "tickets", "3000/TCP"),
@@ -145,7 +145,7 @@ fn pod_templates(manifests: &[Value]) -> Vec<(String, &Value, &Value)> {
         .collect()
 }
 
-fn labels(object: &Value) -> BTreeMap<String, String> {
+pub(crate) fn labels(object: &Value) -> BTreeMap<String, String> {
     object["metadata"]["labels"]
         .as_object()
         .into_iter()
@@ -265,7 +265,7 @@ fn endpoints(manifests: &[Value]) -> Vec<Endpoint> {
 }
 
 /// Whether a label selector (matchLabels only) selects these labels; `{}` selects all.
-fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
     assert!(
         selector["matchExpressions"].is_null(),
         "matchExpressions are not evaluated here: {selector}"
@@ -448,13 +448,18 @@ fn list(flows: &BTreeSet<Flow>) -> String {
 
 #[test]
 fn the_policies_allow_exactly_the_flows_of_the_architecture() {
-    let manifests = manifests();
-    let mut expected: BTreeSet<Flow> = FLOWS.iter().map(|&(f, t, p)| flow(f, t, p)).collect();
-    for app in APPS {
-        expected.insert(flow(app, "kube-dns", "53/UDP"));
-        expected.insert(flow(app, "kube-dns", "53/TCP"));
+    assert_allow_exactly(&manifests(), FLOWS);
+}
+
+/// Asserts that the policies of `manifests` allow exactly `flows` and each app's lookups in
+/// the cluster DNS.
+pub(crate) fn assert_allow_exactly(manifests: &[Value], flows: &[(&str, &str, &str)]) {
+    let mut expected: BTreeSet<Flow> = flows.iter().map(|&(f, t, p)| flow(f, t, p)).collect();
+    for app in endpoints(manifests).iter().filter(|e| e.is_ours()) {
+        expected.insert(flow(&app.name, "kube-dns", "53/UDP"));
+        expected.insert(flow(&app.name, "kube-dns", "53/TCP"));
     }
-    let outside: BTreeSet<String> = endpoints(&manifests)
+    let outside: BTreeSet<String> = endpoints(manifests)
         .into_iter()
         .filter(|e| !e.is_ours())
         .map(|e| e.name)
@@ -470,7 +475,7 @@ fn the_policies_allow_exactly_the_flows_of_the_architecture() {
             })
             .cloned()
             .collect();
-        let allowed = allowed(&manifests, direction);
+        let allowed = allowed(manifests, direction);
         let too_many: BTreeSet<Flow> = allowed.difference(&expected).cloned().collect();
         let missing: BTreeSet<Flow> = expected.difference(&allowed).cloned().collect();
         assert!(
