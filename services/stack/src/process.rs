@@ -148,6 +148,23 @@ impl Managed {
         }
     }
 
+    /// SIGTERM without waiting: the process drains (finishes what it was doing) and exits;
+    /// see [`Managed::wait_exit`].
+    pub fn terminate(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its exit status, or `None` if
+    /// it is still running.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = tokio::time::timeout(limit, child.wait()).await.ok()?.ok()?;
+        self.child = None;
+        Some(status)
+    }
+
     /// SIGKILL at once: a crash, for fault tests.
     pub async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

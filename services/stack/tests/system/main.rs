@@ -4,6 +4,7 @@
 
 mod deployment;
 mod disruption;
+mod drain;
 mod expiry;
 mod failover;
 mod helpers;
