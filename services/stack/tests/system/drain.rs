@@ -58,7 +58,10 @@ async fn a_payment_in_flight_when_payments_is_told_to_stop_is_answered_and_recor
             .then_some(())
     })
     .await;
-    assert!(payments.is_running(), "payments waits for the payment in flight");
+    assert!(
+        payments.is_running(),
+        "payments waits for the payment in flight"
+    );
 
     // …answers the buyer once Stripe does, and only then exits, cleanly.
     standin.release_slow_charges();
