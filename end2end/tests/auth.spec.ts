@@ -19,10 +19,26 @@ test("the signed-in header survives a reload and is in the server-rendered HTML"
 
 test("signing out returns to the signed-out home page", async ({ page }) => {
   await signUp(page, uniqueEmail("signout"));
-  await header(page).getByRole("link", { name: "Sign Out" }).click();
+  await header(page).getByRole("button", { name: "Sign Out" }).click();
   await expect(page).toHaveURL("/");
   await expectSignedOut(page);
   await page.reload();
+  await expectSignedOut(page);
+});
+
+test("opening the sign-out address signs nobody out: signing out is a POST", async ({ page }) => {
+  await signUp(page, uniqueEmail("signout-get"));
+  // As a link, an image or a redirect from another site would open it.
+  await page.goto("/auth/signout");
+  await expect(page.getByRole("heading", { name: "Sign out" })).toBeVisible();
+  await page.goto("/");
+  await expectSignedIn(page);
+
+  // The page's own button does sign out.
+  await page.goto("/auth/signout");
+  await hydrated(page);
+  await page.getByRole("main").getByRole("button", { name: "Sign Out" }).click();
+  await expect(page).toHaveURL("/");
   await expectSignedOut(page);
 });
 
@@ -87,6 +103,17 @@ test.describe("without JavaScript", () => {
     await expect(page).toHaveURL("/");
     await expectSignedIn(page);
     await expect(page.getByRole("heading", { name: "Tickets for sale" })).toBeVisible();
+  });
+
+  test("signing out works as a plain HTML form", async ({ page }) => {
+    await page.goto("/auth/signup");
+    await page.getByLabel("Email").fill(uniqueEmail("nojs-signout"));
+    await page.getByLabel("Password").fill("secret1");
+    await page.getByRole("button", { name: "Sign Up" }).click();
+    await expectSignedIn(page);
+    await header(page).getByRole("button", { name: "Sign Out" }).click();
+    await expect(page).toHaveURL("/");
+    await expectSignedOut(page);
   });
 
   test("a rejected sign-up shows its message after the round trip", async ({ page }) => {

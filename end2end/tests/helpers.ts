@@ -69,7 +69,7 @@ export async function hydrated(page: Page): Promise<void> {
 export const header = (page: Page) => page.getByRole("navigation", { name: "Main" });
 
 export async function expectSignedIn(page: Page): Promise<void> {
-  await expect(header(page).getByRole("link", { name: "Sign Out" })).toBeVisible();
+  await expect(header(page).getByRole("button", { name: "Sign Out" })).toBeVisible();
   await expect(header(page).getByRole("link", { name: "Sell Tickets" })).toBeVisible();
   await expect(header(page).getByRole("link", { name: "My Orders" })).toBeVisible();
   await expect(header(page).getByRole("link", { name: "Sign In" })).toHaveCount(0);
@@ -78,7 +78,7 @@ export async function expectSignedIn(page: Page): Promise<void> {
 export async function expectSignedOut(page: Page): Promise<void> {
   await expect(header(page).getByRole("link", { name: "Sign In" })).toBeVisible();
   await expect(header(page).getByRole("link", { name: "Sign Up" })).toBeVisible();
-  await expect(header(page).getByRole("link", { name: "Sign Out" })).toHaveCount(0);
+  await expect(header(page).getByRole("button", { name: "Sign Out" })).toHaveCount(0);
 }
 
 /** Signs up through the form and waits for the signed-in home page. */

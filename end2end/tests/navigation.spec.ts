@@ -30,8 +30,8 @@ test("signing up and out in the app keeps the same document", async ({ page }) =
   await page.getByLabel("Password").fill("secret1");
   await page.getByRole("button", { name: "Sign Up" }).click();
   await expect(page).toHaveURL("/");
-  await expect(header(page).getByRole("link", { name: "Sign Out" })).toBeVisible();
-  await header(page).getByRole("link", { name: "Sign Out" }).click();
+  await expect(header(page).getByRole("button", { name: "Sign Out" })).toBeVisible();
+  await header(page).getByRole("button", { name: "Sign Out" }).click();
   await expect(header(page).getByRole("link", { name: "Sign In" })).toBeVisible();
   const marker = await page.evaluate(() => (window as unknown as { __gittixMarker?: number }).__gittixMarker);
   expect(marker).toBe(7);

@@ -1,9 +1,11 @@
-//! The header on every page: the brand, and the links for a signed-out or signed-in user.
+//! The header on every page: the brand, and the links for a signed-out or signed-in user
+//! (signing out is a button: a POST, see `pages::signout`).
 
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::pages::signout::SignOutForm;
 use crate::session::use_session;
 
 #[component]
@@ -15,7 +17,7 @@ pub fn Header() -> impl IntoView {
                 Ok(Some(_)) => Either::Left(view! {
                     <li><A href="/tickets/new">"Sell Tickets"</A></li>
                     <li><A href="/orders">"My Orders"</A></li>
-                    <li><A href="/auth/signout">"Sign Out"</A></li>
+                    <li><SignOutForm/></li>
                 }),
                 _ => Either::Right(view! {
                     <li><A href="/auth/signup">"Sign Up"</A></li>

@@ -1,5 +1,8 @@
-//! `/auth/signout`: signs out, then goes to the home page. On a full page load the server
-//! does both and answers with a redirect; after in-app navigation the browser does.
+//! Signing out: a POST only (docs/spec.md §13), so that no link, image or redirect from
+//! another site can sign a user out. The header's "Sign Out" button posts the form; the
+//! `/auth/signout` page offers the same button and changes nothing by being opened. With
+//! JavaScript the browser goes home and refreshes the header; without it, the server
+//! answers the form with a redirect home.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,50 +10,45 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::AppError;
+use crate::components::form::{FormErrors, form_errors};
 use crate::session::use_session;
 
 #[server(prefix = "/_fn", endpoint = "signout")]
 pub async fn sign_out() -> Result<(), AppError> {
     let _: serde_json::Value =
         crate::api::backend::post("/api/users/signout", &serde_json::json!({})).await?;
+    leptos_axum::redirect("/");
     Ok(())
 }
 
+/// The "Sign Out" button, a form of its own.
 #[component]
-pub fn SignOutPage() -> impl IntoView {
+pub fn SignOutForm() -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
-    let done = Resource::new_blocking(
-        || (),
-        |_| async move {
-            let result = sign_out().await;
-            #[cfg(feature = "ssr")]
-            if result.is_ok() {
-                leptos_axum::redirect("/");
-            }
-            result
-        },
-    );
+    let action = ServerAction::<SignOut>::new();
     Effect::new(move || {
-        if done.with(|d| matches!(d, Some(Ok(())))) {
+        if action.value().with(|v| matches!(v, Some(Ok(())))) {
             session.refresh();
             navigate("/", NavigateOptions::default());
         }
     });
     view! {
-        <Title text="Signing out"/>
+        <ActionForm action=action attr:class="inline-form">
+            <button type="submit" class="link-button">"Sign Out"</button>
+        </ActionForm>
+        <FormErrors errors=form_errors(action.value(), &[])/>
+    }
+}
+
+#[component]
+pub fn SignOutPage() -> impl IntoView {
+    view! {
+        <Title text="Sign out"/>
         <section class="card narrow">
-            <Suspense fallback=|| view! { <p>"Signing you out…"</p> }>
-                {move || Suspend::new(async move {
-                    match done.await {
-                        Ok(()) => view! { <p>"You are signed out."</p> }.into_any(),
-                        Err(error) => view! {
-                            <h1>"Could not sign you out"</h1>
-                            <p class="form-errors" role="alert">{error.to_string()}</p>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <h1>"Sign out"</h1>
+            <p>"Sign out of GitTix on this browser?"</p>
+            <SignOutForm/>
         </section>
     }
 }
