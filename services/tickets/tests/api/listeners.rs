@@ -154,6 +154,10 @@ async fn a_lock_and_unlock_do_not_count_as_edits() {
     let ticket = app.listed(&app.user(), "Concert", 10.0).await;
     let id = id_of(&ticket);
     app.publish(&order_created("order-1", &ticket)).await;
+    // The two events go to two consumers: a cancellation handled first would rightly
+    // stop the lock (see the events-in-any-order tests), so this waits for the lock.
+    app.ticket_when(&id, "the lock", |t| t["orderId"] == "order-1")
+        .await;
     app.publish(&order_cancelled("order-1", &id)).await;
     let unlocked = app
         .ticket_when(&id, "the unlock", |t| t["version"] == 2)
@@ -176,6 +180,9 @@ async fn a_duplicate_order_created_is_applied_once() {
     // Two deliveries with different message ids, so JetStream does not drop the second.
     app.publish(&order).await;
     app.publish(&order).await;
+    // Completions go to another consumer: wait for the lock they complete.
+    app.ticket_when(&id, "the lock", |t| t["orderId"] == "order-1")
+        .await;
     app.publish(&order_completed("order-1", &id)).await;
     app.publish(&order_completed("order-1", &id)).await;
     let sold = app
