@@ -162,7 +162,7 @@ const STALLED_PAGE: &str = r#"<!DOCTYPE html>
 /// timeouts and the connection cap, from `HTTP_*` variables: [`HttpLimits::from_env`]),
 /// with `TCP_NODELAY` on every connection: pages stream in several writes, and without it
 /// each one after the first waits for the browser's (or the ingress's) delayed
-/// acknowledgement, about 40 ms.
+/// acknowledgement (what that cost: BENCHMARKS.md).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,

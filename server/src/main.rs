@@ -1,7 +1,8 @@
 use anyhow::Context as _;
 
 /// mimalloc instead of glibc's allocator: rendering a page makes many small allocations,
-/// and under load glibc's malloc and free took about a third of this server's CPU.
+/// and under load glibc's malloc and free were the largest item in this server's CPU
+/// profile (figures in BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

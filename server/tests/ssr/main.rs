@@ -132,8 +132,8 @@ async fn spawn_web_on(site_root: &str, ingress_url: &str, deadline: Duration) ->
 /// One test at a time. Leptos renders on a multi-threaded runtime in production (on the
 /// test macro's default single-threaded one the render never finishes, so every test asks
 /// for threads). Several of these tests rendering at once in one process, each on its own
-/// runtime, left about one run in twenty with a page render that never finished; one at a
-/// time, none did in 160 tests, and one server under concurrent load never did either. The
+/// runtime, now and then left a page render that never finished (how often: BENCHMARKS.md);
+/// one at a time, none did, and one server under concurrent load never did either. The
 /// server's page deadline (tested below) bounds such a stall in production.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

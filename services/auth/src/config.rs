@@ -21,7 +21,7 @@ pub struct AuthConfig {
     pub signup_limits: SignupLimits,
 }
 
-pub const DEFAULT_PORT: u16 = 3001;
+pub const DEFAULT_PORT: u16 = common::catalogue::AUTH.default_port;
 
 impl AuthConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
@@ -54,7 +54,7 @@ impl AuthConfig {
         }
         let defaults = Limits::default();
         Ok(Self {
-            service: ServiceConfig::from_env(env, "auth", DEFAULT_PORT)?,
+            service: ServiceConfig::from_env(env, common::catalogue::AUTH.name, DEFAULT_PORT)?,
             cost,
             limits: Limits {
                 per_account: env

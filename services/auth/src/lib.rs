@@ -1,4 +1,4 @@
-//! The auth service: users, sign-up / sign-in / sign-out and session tokens (SPEC §2 auth).
+//! The auth service: users, sign-up / sign-in / sign-out and session tokens (docs/spec.md §4).
 
 pub mod config;
 pub mod domain;

@@ -1,4 +1,4 @@
-//! The one error shape every service answers with (SPEC §2):
+//! The one error shape every service answers with (docs/spec.md §2):
 //!
 //! ```json
 //! { "errors": [ { "message": "…", "field": "email" } ] }

@@ -1,4 +1,4 @@
-//! The event catalogue (SPEC §3): every domain event, its name, its subject and its typed
+//! The event catalogue (docs/spec.md §8): every domain event, its name, its subject and its typed
 //! data. Services never spell a subject or a field by hand; they use these types.
 
 use serde::de::DeserializeOwned;
@@ -14,7 +14,7 @@ pub const SUBJECT_PREFIX: &str = "events";
 
 /// A domain event: its wire name, its NATS subject and its JSON data.
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + std::fmt::Debug + 'static {
-    /// The name used in the SPEC and in logs, e.g. `ticket:created`.
+    /// The name used in docs/spec.md §8 and in logs, e.g. `ticket:created`.
     const NAME: &'static str;
     /// The NATS subject it is published on, e.g. `events.ticket.created`.
     const SUBJECT: &'static str;
@@ -50,7 +50,7 @@ catalogue! {
     PaymentCreated => "payment:created", "payment.created", "payments";
 }
 
-/// Order statuses (SPEC §2 orders).
+/// Order statuses (docs/spec.md §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderStatus {
     #[serde(rename = "created")]
@@ -84,8 +84,8 @@ impl OrderStatus {
         .find(|s| s.as_str() == text)
     }
 
-    /// Whether an order in this status holds its ticket (SPEC: reserved while created,
-    /// awaiting payment or complete).
+    /// Whether an order in this status holds its ticket (docs/spec.md §10: reserved while
+    /// created, awaiting payment or complete).
     pub fn holds_ticket(self) -> bool {
         !matches!(self, Self::Cancelled)
     }

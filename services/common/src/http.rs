@@ -20,7 +20,7 @@ use crate::bus::Bus;
 use crate::db::Db;
 use crate::error::ApiError;
 
-/// Request bodies above this are refused with 413 (SPEC §2).
+/// Request bodies above this are refused with 413 (docs/spec.md §2).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// What `/healthz` and `/readyz` check.

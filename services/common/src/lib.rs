@@ -3,6 +3,7 @@
 //! service runtime.
 
 pub mod bus;
+pub mod catalogue;
 pub mod config;
 pub mod db;
 pub mod deadletter;
@@ -22,7 +23,8 @@ pub use error::{ApiError, FieldError};
 
 /// The allocator the `service` and web server binaries install (`#[global_allocator]`):
 /// request handling and SurrealDB's query engine make many small, short-lived allocations,
-/// and under load glibc's `malloc`/`free` took a quarter to a third of a service's CPU.
-/// Built without transparent huge pages (see the workspace `Cargo.toml`), it keeps about
-/// 3 MiB more private memory per process than glibc's allocator.
+/// and under load glibc's `malloc`/`free` were the largest item in a service's CPU
+/// profile. Built without transparent huge pages (see the workspace `Cargo.toml`), it
+/// keeps only a little more private memory per process than glibc's allocator (figures in
+/// BENCHMARKS.md).
 pub use mimalloc::MiMalloc;

@@ -141,7 +141,7 @@ impl HttpLimits {
 ///
 /// Every connection gets `TCP_NODELAY` (axum 0.8 no longer sets it): without it a response
 /// written in several pieces, as a proxied or streamed body is, waits for the peer's
-/// delayed acknowledgement, some 40 ms per request on Linux. Handlers can extract
+/// delayed acknowledgement on every request (see BENCHMARKS.md). Handlers can extract
 /// `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,

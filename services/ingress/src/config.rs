@@ -28,12 +28,9 @@ pub struct IngressConfig {
     pub http_limits: HttpLimits,
 }
 
-pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_PORT: u16 = common::catalogue::INGRESS_DEFAULT_PORT;
 
-/// The variable that lists a service's instances.
-pub fn upstream_variable(service: &str) -> String {
-    format!("UPSTREAM_{}", service.to_ascii_uppercase())
-}
+pub use common::catalogue::upstream_variable;
 
 impl IngressConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {

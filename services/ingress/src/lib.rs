@@ -1,5 +1,5 @@
-//! The ingress for one machine: SPEC §1's path-prefix routing in front of every service,
-//! as ingress-nginx does in Kubernetes.
+//! The ingress for one machine: the path-prefix routing of docs/spec.md §1 in front of every
+//! service, as ingress-nginx does in Kubernetes.
 
 pub mod config;
 pub mod proxy;

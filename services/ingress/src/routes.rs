@@ -1,40 +1,32 @@
-//! The ingress route table (SPEC §1). The Kubernetes Ingress mirrors it, and a test checks
+//! The ingress route table (docs/spec.md §1). The Kubernetes Ingress mirrors it, and a test checks
 //! that the two agree.
 
 /// A path prefix and the service that answers it.
+use common::catalogue::{self, BACKENDS};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub prefix: &'static str,
     pub service: &'static str,
 }
 
-/// Prefix routes, matched on whole path segments.
-pub const ROUTES: &[Route] = &[
-    Route {
-        prefix: "/api/users",
-        service: "auth",
-    },
-    Route {
-        prefix: "/api/tickets",
-        service: "tickets",
-    },
-    Route {
-        prefix: "/api/orders",
-        service: "orders",
-    },
-    Route {
-        prefix: "/api/payments",
-        service: "payments",
-    },
-];
+/// Prefix routes, matched on whole path segments: each backend service's API prefix
+/// (`common::catalogue`).
+pub fn routes() -> impl Iterator<Item = Route> {
+    BACKENDS.into_iter().filter_map(|backend| {
+        Some(Route {
+            prefix: backend.api_prefix?,
+            service: backend.name,
+        })
+    })
+}
 
 /// Everything else goes to the web app.
-pub const DEFAULT_SERVICE: &str = "web";
+pub const DEFAULT_SERVICE: &str = catalogue::WEB;
 
 /// Every service the ingress can route to.
 pub fn services() -> impl Iterator<Item = &'static str> {
-    ROUTES
-        .iter()
+    routes()
         .map(|r| r.service)
         .chain(std::iter::once(DEFAULT_SERVICE))
 }
@@ -42,8 +34,7 @@ pub fn services() -> impl Iterator<Item = &'static str> {
 /// The service for a request path: `/api/users` and `/api/users/…` go to auth, but
 /// `/api/usersx` does not.
 pub fn service_for(path: &str) -> &'static str {
-    ROUTES
-        .iter()
+    routes()
         .find(|route| {
             path.strip_prefix(route.prefix)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use common::config::{ConfigError, Env, ServiceConfig};
 
-pub const DEFAULT_PORT: u16 = 3003;
+pub const DEFAULT_PORT: u16 = common::catalogue::ORDERS.default_port;
 
 /// How many open orders a buyer may hold unless `MAX_OPEN_ORDERS_PER_USER` says otherwise.
 pub const DEFAULT_MAX_OPEN_ORDERS: u32 = 5;
@@ -22,7 +22,7 @@ pub struct OrdersConfig {
 impl OrdersConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            service: ServiceConfig::from_env(env, "orders", DEFAULT_PORT)?,
+            service: ServiceConfig::from_env(env, common::catalogue::ORDERS.name, DEFAULT_PORT)?,
             window: env.seconds_or("ORDER_EXPIRATION_SECONDS", 900)?,
             max_open_orders: at_least_one(
                 env,

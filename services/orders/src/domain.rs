@@ -47,7 +47,7 @@ impl Order {
     }
 }
 
-/// The order's JSON (SPEC §2 orders).
+/// The order's JSON (docs/spec.md §6).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderBody {

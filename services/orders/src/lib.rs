@@ -1,4 +1,4 @@
-//! The orders service: orders, a replica of tickets, reservations (SPEC §2 orders, §3).
+//! The orders service: orders, a replica of tickets, reservations (docs/spec.md §6, §9, §10).
 
 pub mod config;
 pub mod domain;

@@ -2,7 +2,7 @@ use common::config::{ConfigError, Env, ServiceConfig};
 
 use crate::gateway::stripe::DEFAULT_API_BASE;
 
-pub const DEFAULT_PORT: u16 = 3005;
+pub const DEFAULT_PORT: u16 = common::catalogue::PAYMENTS.default_port;
 
 /// Who takes the payments.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl PaymentsConfig {
             }
         };
         Ok(Self {
-            service: ServiceConfig::from_env(env, "payments", DEFAULT_PORT)?,
+            service: ServiceConfig::from_env(env, common::catalogue::PAYMENTS.name, DEFAULT_PORT)?,
             gateway,
             claim_stale_secs: env
                 .seconds_or("PAYMENT_CLAIM_STALE_SECONDS", 120)?

@@ -17,9 +17,9 @@
 //! ```
 //!
 //! Each service still runs as its own process with its own data; they share only the file
-//! they start from. Every service links SurrealDB's engine, about 29 MiB of code resident
-//! per process; from one executable the kernel keeps those pages once for all the processes
-//! on a machine instead of once per service.
+//! they start from. Every service links SurrealDB's engine, much of each process's resident
+//! code (BENCHMARKS.md); from one executable the kernel keeps those pages once for all the
+//! processes on a machine instead of once per service.
 
 /// mimalloc instead of glibc's allocator: see `common::MiMalloc`.
 #[global_allocator]
@@ -30,19 +30,19 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use common::bus::Bus;
+use common::catalogue;
 use common::config::Env;
 use common::deadletter;
 use tokio_util::sync::CancellationToken;
 
-/// What the executable can run, with the port each listens on when `PORT` is unset.
-const PROGRAMS: &[(&str, u16)] = &[
-    ("auth", auth::config::DEFAULT_PORT),
-    ("tickets", tickets::config::DEFAULT_PORT),
-    ("orders", orders::config::DEFAULT_PORT),
-    ("expiration", expiration::config::DEFAULT_PORT),
-    ("payments", payments::config::DEFAULT_PORT),
-    ("ingress", ingress::config::DEFAULT_PORT),
-];
+/// What the executable can run (every backend service of `common::catalogue`, then the
+/// ingress), with the port each listens on when `PORT` is unset.
+fn programs() -> impl Iterator<Item = (&'static str, u16)> {
+    catalogue::BACKENDS
+        .into_iter()
+        .map(|backend| (backend.name, backend.default_port))
+        .chain([(catalogue::INGRESS, catalogue::INGRESS_DEFAULT_PORT)])
+}
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ fn parse(args: &[String], from_env: Option<&str>) -> Result<Command, String> {
     {
         return Ok(Command::ProvisionDatabases);
     }
-    let known = |named: &str| PROGRAMS.iter().copied().find(|(name, _)| *name == named);
+    let known = |named: &str| programs().find(|(name, _)| *name == named);
     let (program, rest) = match args.split_first() {
         Some((first, rest)) if let Some(program) = known(first) => (program, rest),
         _ => match from_env {
@@ -156,7 +156,7 @@ fn parse_sequence(text: &str) -> Result<u64, String> {
 }
 
 fn usage() -> String {
-    let names: Vec<&str> = PROGRAMS.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = programs().map(|(name, _)| name).collect();
     format!(
         "usage: service <{}> [healthcheck]   (or the name in GITTIX_SERVICE)\n       \
          service dead-letters list|show <seq>|replay <seq>|replay --all [--service <name>]\n       \
@@ -215,7 +215,7 @@ async fn provision_databases() -> anyhow::Result<()> {
     let env = Env::process();
     let username = env.required("SURREAL_ROOT_USER", "the SurrealDB server's root user")?;
     let password = env.required("SURREAL_ROOT_PASS", "the SurrealDB server's root password")?;
-    for (service, _) in PROGRAMS.iter().filter(|(name, _)| *name != "ingress") {
+    for service in catalogue::SERVICES {
         let mut root = common::db::DbConfig::from_env(&env, service)?;
         anyhow::ensure!(
             root.url.starts_with("ws://") || root.url.starts_with("wss://"),

@@ -13,12 +13,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use common::bus::NatsUser;
 use common::bus::access;
+use common::catalogue;
 use common::db::{DbConfig, SignIn};
 
 use crate::process::{Managed, Output, Spec};
 
-/// The backend services, in start order. Adding a service is one line here.
-pub const SERVICES: &[&str] = &["auth", "tickets", "orders", "expiration", "payments"];
+/// The backend services, in start order (`common::catalogue`).
+pub const SERVICES: &[&str] = &common::catalogue::SERVICES;
 
 /// The executable that runs each backend service and the ingress (`service <name>`): one
 /// file for them all, so the machine holds its code once.
@@ -276,12 +277,12 @@ impl Stack {
                     .map(|port| format!("http://127.0.0.1:{port}"))
                     .collect::<Vec<_>>()
                     .join(",");
-                (ingress::config::upstream_variable(service), list)
+                (catalogue::upstream_variable(service), list)
             })
             .collect();
         if let Some(port) = web.as_ref().and_then(Managed::port) {
             upstreams.push((
-                ingress::config::upstream_variable(ingress::routes::DEFAULT_SERVICE),
+                catalogue::upstream_variable(catalogue::WEB),
                 format!("http://127.0.0.1:{port}"),
             ));
         }

@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let env = Env::process();
     let data_dir = PathBuf::from(env.get("GITTIX_DATA_DIR").unwrap_or_else(|| "data".into()));
     let mut config = StackConfig::new(&data_dir)?;
-    config.port = env.parse_or("PORT", ingress::config::DEFAULT_PORT)?;
+    config.port = env.parse_or("PORT", common::catalogue::INGRESS_DEFAULT_PORT)?;
     config.host = env.get("GITTIX_HOST").unwrap_or_else(|| "127.0.0.1".into());
     config.nats_url = env.get("NATS_URL");
     config.nats_servers = env.parse_or("GITTIX_NATS_SERVERS", 1)?;

@@ -1,6 +1,6 @@
 use common::config::{ConfigError, Env, ServiceConfig};
 
-pub const DEFAULT_PORT: u16 = 3002;
+pub const DEFAULT_PORT: u16 = common::catalogue::TICKETS.default_port;
 
 /// How many tickets one user may list per rolling hour unless `MAX_LISTINGS_PER_HOUR` says
 /// otherwise.
@@ -29,7 +29,7 @@ pub fn from_env(env: &Env) -> Result<TicketsConfig, ConfigError> {
         n => n,
     };
     Ok(TicketsConfig {
-        service: ServiceConfig::from_env(env, "tickets", DEFAULT_PORT)?,
+        service: ServiceConfig::from_env(env, common::catalogue::TICKETS.name, DEFAULT_PORT)?,
         max_listings_per_hour,
     })
 }

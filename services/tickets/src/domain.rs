@@ -82,7 +82,7 @@ impl Ticket {
     }
 }
 
-/// The ticket's JSON (SPEC §2 tickets).
+/// The ticket's JSON (docs/spec.md §5).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketBody {

@@ -1,4 +1,4 @@
-//! The tickets service: tickets, their versions and locks (SPEC §2 tickets, §3).
+//! The tickets service: tickets, their versions and locks (docs/spec.md §5, §9).
 
 pub mod config;
 pub mod domain;

@@ -2,7 +2,7 @@
 //!
 //! The list is the most read thing in the system (every visit to the home page asks for
 //! it) and changes only when a ticket does. Running its SurrealDB query and serialising
-//! every ticket on each read took over 90 % of the service's CPU under load (see
+//! every ticket on each read took most of the service's CPU under load (see
 //! BENCHMARKS.md), so the answer is kept as bytes and reused until something may have
 //! changed it:
 //!

@@ -1,4 +1,4 @@
-//! `/api/users`: sign-up, sign-in, sign-out and the current user (SPEC §2 auth).
+//! `/api/users`: sign-up, sign-in, sign-out and the current user (docs/spec.md §4).
 
 use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};

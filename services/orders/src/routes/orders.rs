@@ -1,4 +1,4 @@
-//! `/api/orders` (SPEC §2 orders).
+//! `/api/orders` (docs/spec.md §6).
 
 use axum::Router;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! `/api/payments`.
+//! `/api/payments` (docs/spec.md §7).
 
 use axum::Router;
 use axum::extract::State;
@@ -42,9 +42,9 @@ fn required(field: &Field, name: &'static str, message: &str) -> Result<String, 
     }
 }
 
-/// Checks in the order of the spec (docs: the payments API), then pays through the
-/// order's payment intent (see [`crate::workflow`]): the charge runs to completion whether or
-/// not this request is still there to hear how it went.
+/// Checks in the order of docs/spec.md §7, then pays through the order's payment intent
+/// (§11; see [`crate::workflow`]): the charge runs to completion whether or not this
+/// request is still there to hear how it went.
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 async fn create(
     State(state): State<AppState>,

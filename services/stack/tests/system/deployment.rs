@@ -152,8 +152,7 @@ fn the_ingress_paths_are_the_route_table() {
             )
         })
         .collect();
-    let mut table: BTreeSet<(String, String)> = ingress::routes::ROUTES
-        .iter()
+    let mut table: BTreeSet<(String, String)> = ingress::routes::routes()
         .map(|r| (r.prefix.to_owned(), r.service.to_owned()))
         .collect();
     table.insert(("/".to_owned(), ingress::routes::DEFAULT_SERVICE.to_owned()));

@@ -1,5 +1,5 @@
-//! SPEC §3: a payment racing the order's expiry. Whatever the timing, no buyer is charged
-//! for a ticket they did not get: every charged order is either complete or refunded.
+//! docs/spec.md §11: a payment racing the order's expiry. Whatever the timing, no buyer is
+//! charged for a ticket they did not get: every charged order is either complete or refunded.
 
 use std::time::Duration;
 

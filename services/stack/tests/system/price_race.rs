@@ -1,5 +1,5 @@
-//! SPEC §3, the price race: an owner edits the price at the same instant a buyer reserves
-//! the ticket. Exactly one wins, and every service ends up agreeing.
+//! docs/spec.md §9, the price race: an owner edits the price at the same instant a buyer
+//! reserves the ticket. Exactly one wins, and every service ends up agreeing.
 
 use reqwest::Method;
 use serde_json::json;

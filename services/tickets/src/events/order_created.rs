@@ -1,4 +1,4 @@
-//! `order:created`: lock the ticket for the order, or refuse (SPEC §3, the price race).
+//! `order:created`: lock the ticket for the order, or refuse (docs/spec.md §9, the price race).
 //!
 //! The order's cancellation or completion may have been handled before it (the consumers
 //! are separate, so events of different kinds are not ordered): a cancelled order gets no

@@ -1,4 +1,4 @@
-//! `/api/tickets` (SPEC §2 tickets).
+//! `/api/tickets` (docs/spec.md §5).
 
 use axum::Router;
 use axum::extract::State;
@@ -92,9 +92,9 @@ async fn show(
     Ok(Json(find(&state, &id).await?.into()))
 }
 
-/// Checks, in the SPEC's order: signed in, valid input, known ticket, not locked, owner.
-/// The update applies only to the version the checks saw; if the ticket changed meanwhile
-/// (say, an order locked it) the checks run again on the new state.
+/// Checks, in the order of docs/spec.md §5: signed in, valid input, known ticket, not
+/// locked, owner. The update applies only to the version the checks saw; if the ticket
+/// changed meanwhile (say, an order locked it) the checks run again on the new state.
 #[tracing::instrument(skip(state, user, input), fields(user_id = %user.id))]
 async fn update(
     State(state): State<AppState>,
