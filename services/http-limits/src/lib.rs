@@ -270,10 +270,15 @@ async fn handle(
     let response = tower::Service::call(&mut router, request).await?;
     if timed_out.load(Ordering::Relaxed) {
         tracing::info!(%remote, "request body not received in time");
+        // The common error shape (docs/spec.md §2), written here: this crate sits below
+        // `common`.
         return Ok((
             StatusCode::REQUEST_TIMEOUT,
-            [(header::CONNECTION, "close")],
-            "request body not received in time",
+            [
+                (header::CONNECTION, "close"),
+                (header::CONTENT_TYPE, "application/json"),
+            ],
+            r#"{"errors":[{"message":"Request body not received in time"}]}"#,
         )
             .into_response());
     }

@@ -59,11 +59,13 @@ async fn signup(
         Email::parse(&body.email),
         NewPassword::parse(&body.password),
     ))?;
+    // The address's budget first: a throttled address learns nothing, not even which
+    // emails have accounts.
+    state.signup_limiter.check(client.0)?;
     // Saves hashing for the common case; the unique index decides races.
     if store::find_by_email(&state.db, &email).await?.is_some() {
         return Err(AuthError::EmailInUse);
     }
-    state.signup_limiter.check(client.0)?;
     let hash = match state.hasher.hash(password.expose()).await {
         Ok(hash) => hash,
         Err(HashError::Busy) => {

@@ -127,6 +127,14 @@ async fn signups_past_the_per_address_limit_get_429_while_other_addresses_sign_u
             "Too many sign-ups from your network. Try again later."
         )]
     );
+    // Nor does a throttled address learn which emails have accounts.
+    let probe = app
+        .signup_from(
+            "203.0.113.7",
+            &json!({"email": "n0@example.com", "password": "password"}),
+        )
+        .await;
+    assert_eq!(probe.status(), 429);
     let other = app
         .signup_from(
             "198.51.100.2",

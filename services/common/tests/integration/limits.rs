@@ -63,6 +63,15 @@ async fn a_client_trickling_its_body_is_answered_408_and_disconnected() {
     let server = spawn_server(one_second_timeouts()).await;
     let received = trickle_body(server.address, "/echo", PAUSE).await;
     assert!(received.starts_with("HTTP/1.1 408"), "{received}");
+    // In the common error shape, like every other refusal.
+    assert!(
+        received.contains("content-type: application/json"),
+        "{received}"
+    );
+    assert!(
+        received.ends_with(r#"{"errors":[{"message":"Request body not received in time"}]}"#),
+        "{received}"
+    );
 }
 
 #[tokio::test]
