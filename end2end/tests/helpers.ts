@@ -1,4 +1,4 @@
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type Browser, type Page } from "@playwright/test";
 
 /**
  * `test` that fails when a page logs an error or throws: a hydration mismatch or a panic in
@@ -114,4 +114,18 @@ export async function openTicket(page: Page, title: string, base = ""): Promise<
 /** A unique ticket title. */
 export function uniqueTitle(prefix: string): string {
   return `${prefix} ${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * A new buyer in a page of their own: signs up, opens the ticket, waits for hydration and
+ * presses Purchase; returns the page, on the new order's address.
+ */
+export async function buyAsNewUser(browser: Browser, ticketUrl: string, base = ""): Promise<Page> {
+  const buyer = await browser.newPage();
+  await signUp(buyer, uniqueEmail("buyer"), "secret1", base);
+  await buyer.goto(ticketUrl);
+  await hydrated(buyer);
+  await buyer.getByRole("button", { name: "Purchase" }).click();
+  await expect(buyer).toHaveURL(/\/orders\/[0-9a-z]{26}$/);
+  return buyer;
 }

@@ -1,4 +1,5 @@
 import {
+  buyAsNewUser,
   expect,
   test,
   header,
@@ -16,12 +17,7 @@ test("a buyer reserves a ticket, watches the countdown, and nobody can buy it tw
   await listTicket(page, title, "30");
   const ticketUrl = await openTicket(page, title);
 
-  const buyer = await browser.newPage();
-  await signUp(buyer, uniqueEmail("buyer"));
-  await buyer.goto(ticketUrl);
-  await hydrated(buyer);
-  await buyer.getByRole("button", { name: "Purchase" }).click();
-  await expect(buyer).toHaveURL(/\/orders\/[0-9a-z]{26}$/);
+  const buyer = await buyAsNewUser(browser, ticketUrl);
   await expect(buyer.getByRole("heading", { name: title })).toBeVisible();
   await expect(buyer.locator(".price")).toHaveText("$30.00");
 
@@ -83,12 +79,7 @@ test("the buyer cancels and the ticket is for sale again", async ({ page, browse
   await listTicket(page, title, "20");
   const ticketUrl = await openTicket(page, title);
 
-  const buyer = await browser.newPage();
-  await signUp(buyer, uniqueEmail("buyer"));
-  await buyer.goto(ticketUrl);
-  await hydrated(buyer);
-  await buyer.getByRole("button", { name: "Purchase" }).click();
-  await expect(buyer).toHaveURL(/\/orders\//);
+  const buyer = await buyAsNewUser(browser, ticketUrl);
   await hydrated(buyer);
   await buyer.getByRole("button", { name: "Cancel order" }).click();
   await expect(buyer.getByText("You cancelled this order.")).toBeVisible();
@@ -123,12 +114,7 @@ test.describe("with a short payment window", () => {
     await listTicket(seller, title, "11");
     const ticketUrl = await openTicket(seller, title, base);
 
-    const buyer = await browser.newPage();
-    await signUp(buyer, uniqueEmail("buyer"), "secret1", base);
-    await buyer.goto(ticketUrl);
-    await hydrated(buyer);
-    await buyer.getByRole("button", { name: "Purchase" }).click();
-    await expect(buyer).toHaveURL(/\/orders\//);
+    const buyer = await buyAsNewUser(browser, ticketUrl, base);
     await expect(buyer.getByText("Time left to pay")).toBeVisible();
     await expect(buyer.getByText("Order Expired")).toBeVisible({ timeout: 20_000 });
 
@@ -153,12 +139,7 @@ test("a buyer pays with the test card: the order completes and the ticket is sol
   await listTicket(page, title, "42.5");
   const ticketUrl = await openTicket(page, title);
 
-  const buyer = await browser.newPage();
-  await signUp(buyer, uniqueEmail("buyer"));
-  await buyer.goto(ticketUrl);
-  await hydrated(buyer);
-  await buyer.getByRole("button", { name: "Purchase" }).click();
-  await expect(buyer).toHaveURL(/\/orders\//);
+  const buyer = await buyAsNewUser(browser, ticketUrl);
   const orderUrl = buyer.url();
   await hydrated(buyer);
 

@@ -118,6 +118,131 @@ where
 /// The JWT secret tests use.
 pub const TEST_JWT_KEY: &str = "test-jwt-key-0123456789abcdef";
 
+/// Session keys signed with [`TEST_JWT_KEY`]: hour-long sessions, `Secure` cookies.
+pub fn test_session_keys() -> crate::session::SessionKeys {
+    crate::session::SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true)
+}
+
+/// How a service's tests run it: a free port on localhost, the test NATS server, `db`, and
+/// [`test_session_keys`].
+pub fn service_config(
+    name: &'static str,
+    nats: &NatsServer,
+    db: crate::db::DbConfig,
+) -> crate::config::ServiceConfig {
+    crate::config::ServiceConfig {
+        name,
+        host: std::net::IpAddr::from([127, 0, 0, 1]),
+        port: 0,
+        nats_url: nats.url(),
+        nats_user: None,
+        nats_stream_replicas: 1,
+        db,
+        session: test_session_keys(),
+    }
+}
+
+/// A user with a valid session: their id and the cookie to send.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub cookie: String,
+}
+
+impl TestUser {
+    /// A new user id with a session minted with `keys`, as auth would.
+    pub fn signed_in(keys: &crate::session::SessionKeys) -> Self {
+        let id = crate::db::new_id();
+        let token = keys.mint(&id, &format!("{id}@example.com"));
+        Self {
+            id,
+            cookie: format!("session={token}"),
+        }
+    }
+}
+
+/// HTTP calls to a service under test, as a user or anonymously.
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    pub http: reqwest::Client,
+}
+
+impl ServiceClient {
+    pub fn new(port: u16) -> Self {
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends `method path` with `user`'s cookie (if any) and `body` as JSON (if any).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: Option<&TestUser>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(user) = user {
+            request = request.header(reqwest::header::COOKIE, &user.cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("the service answers")
+    }
+
+    pub async fn get(&self, path: &str, user: Option<&TestUser>) -> reqwest::Response {
+        self.send(reqwest::Method::GET, path, user, None).await
+    }
+}
+
+/// One item of an error answer: its message and, for a field's error, the field.
+pub type ErrorItem = (String, Option<String>);
+
+/// The items of an error answer, checking the common shape (`{"errors": [...]}`, each item
+/// a message and perhaps a field, nothing else).
+pub async fn errors(response: reqwest::Response) -> Vec<ErrorItem> {
+    let body: serde_json::Value = response.json().await.expect("a JSON error body");
+    body["errors"]
+        .as_array()
+        .expect("an errors array")
+        .iter()
+        .map(|e| {
+            let item = e.as_object().expect("an error object");
+            assert!(item.keys().all(|k| k == "message" || k == "field"), "{e}");
+            (
+                e["message"].as_str().expect("a message").to_owned(),
+                e.get("field")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// An error item without a field.
+pub fn message(text: &str) -> ErrorItem {
+    (text.to_owned(), None)
+}
+
+/// An error item about `field`.
+pub fn field(text: &str, field: &str) -> ErrorItem {
+    (text.to_owned(), Some(field.to_owned()))
+}
+
+/// The `id` of a JSON answer.
+pub fn id_of(value: &serde_json::Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
 /// Every event of type `E` in the stream so far, oldest first (read with a throwaway
 /// consumer, so it does not disturb the services' own).
 pub async fn published<E: crate::events::Event>(bus: &crate::bus::Bus) -> Vec<E> {

@@ -1,14 +1,13 @@
-use std::net::IpAddr;
 use std::time::Duration;
 
 use auth::config::AuthConfig;
 use auth::limits::{Limits, SignupLimits};
 use auth::password::{Cost, HashLimits, Hasher};
 use auth::startup::Application;
-use common::config::ServiceConfig;
 use common::db::DbConfig;
 use common::session::SessionKeys;
-use common::testing::{NatsServer, TEST_JWT_KEY};
+use common::testing::NatsServer;
+pub use common::testing::{errors, field, message};
 use reqwest::Response;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
@@ -28,10 +27,6 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-pub fn test_keys() -> SessionKeys {
-    SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true)
 }
 
 /// What a test app allows; by default, far more than any test needs.
@@ -80,16 +75,7 @@ impl TestApp {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
         let config = AuthConfig {
-            service: ServiceConfig {
-                name: "auth",
-                host: IpAddr::from([127, 0, 0, 1]),
-                port: 0,
-                nats_url: nats.url(),
-                nats_user: None,
-                nats_stream_replicas: 1,
-                db: DbConfig::memory("auth"),
-                session: test_keys(),
-            },
+            service: common::testing::service_config("auth", &nats, DbConfig::memory("auth")),
             cost: settings.cost,
             limits: settings.limits,
             hashing: settings.hashing,
@@ -103,7 +89,7 @@ impl TestApp {
         Self {
             address,
             client: reqwest::Client::new(),
-            keys: test_keys(),
+            keys: common::testing::test_session_keys(),
             hasher,
             shutdown,
             _nats: nats,
@@ -191,29 +177,4 @@ pub fn set_cookie(response: &Response) -> Option<String> {
         .headers()
         .get(SET_COOKIE)
         .map(|v| v.to_str().unwrap().to_owned())
-}
-
-/// Asserts the common error shape and returns `(message, field)` pairs.
-pub async fn errors(response: Response) -> Vec<(String, Option<String>)> {
-    let body: Value = response.json().await.expect("a JSON error body");
-    let errors = body["errors"].as_array().expect("an errors array");
-    errors
-        .iter()
-        .map(|e| {
-            let object = e.as_object().expect("an error object");
-            assert!(object.keys().all(|k| k == "message" || k == "field"), "{e}");
-            (
-                e["message"].as_str().unwrap().to_owned(),
-                e.get("field").and_then(Value::as_str).map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
-pub fn message(text: &str) -> (String, Option<String>) {
-    (text.to_owned(), None)
-}
-
-pub fn field(text: &str, field: &str) -> (String, Option<String>) {
-    (text.to_owned(), Some(field.to_owned()))
 }

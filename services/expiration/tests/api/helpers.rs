@@ -1,4 +1,3 @@
-use std::net::IpAddr;
 use std::time::Duration;
 
 use common::bus::Bus;
@@ -6,8 +5,7 @@ use common::config::ServiceConfig;
 use common::db::{Db, DbConfig, new_id};
 use common::events::{Event, OrderCreated, OrderStatus, OrderedTicket};
 use common::money::Price;
-use common::session::SessionKeys;
-use common::testing::{NatsServer, TEST_JWT_KEY, published};
+use common::testing::{NatsServer, published};
 use expiration::scheduler::Scheduler;
 use expiration::startup::Application;
 use time::OffsetDateTime;
@@ -41,16 +39,7 @@ impl Running {
 }
 
 pub fn config(nats: &NatsServer, db: DbConfig) -> ServiceConfig {
-    ServiceConfig {
-        name: "expiration",
-        host: IpAddr::from([127, 0, 0, 1]),
-        port: 0,
-        nats_url: nats.url(),
-        nats_user: None,
-        nats_stream_replicas: 1,
-        db,
-        session: SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true),
-    }
+    common::testing::service_config("expiration", nats, db)
 }
 
 pub async fn start(nats: &NatsServer, db: DbConfig) -> Running {

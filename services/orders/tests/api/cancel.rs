@@ -79,7 +79,7 @@ async fn cancelling_a_completed_order_returns_400() {
     assert_eq!(response.status(), 400);
     assert_eq!(
         errors(response).await,
-        message("Cannot cancel a completed order")
+        [message("Cannot cancel a completed order")]
     );
     assert_eq!(app.order(&buyer, &id).await, complete);
 }

@@ -12,7 +12,7 @@ async fn create_returns_401_when_anonymous_before_validating() {
     for body in [json!({"ticketId": common::db::new_id()}), json!({})] {
         let response = app.create(None, &body).await;
         assert_eq!(response.status(), 401);
-        assert_eq!(errors(response).await, message("Not authorized"));
+        assert_eq!(errors(response).await, [message("Not authorized")]);
     }
 }
 
@@ -45,7 +45,7 @@ async fn create_returns_404_for_an_unknown_ticket() {
     for id in [common::db::new_id(), "nope".to_owned()] {
         let response = app.create(Some(&buyer), &json!({"ticketId": id})).await;
         assert_eq!(response.status(), 404);
-        assert_eq!(errors(response).await, message("Not Found"));
+        assert_eq!(errors(response).await, [message("Not Found")]);
     }
 }
 
@@ -60,7 +60,7 @@ async fn create_returns_400_for_your_own_ticket() {
     assert_eq!(response.status(), 400);
     assert_eq!(
         errors(response).await,
-        message("You cannot buy your own ticket")
+        [message("You cannot buy your own ticket")]
     );
 }
 
@@ -114,7 +114,7 @@ async fn a_second_purchase_of_a_reserved_ticket_returns_400() {
     assert_eq!(response.status(), 400);
     assert_eq!(
         errors(response).await,
-        message("Ticket is already reserved")
+        [message("Ticket is already reserved")]
     );
 }
 
@@ -134,7 +134,7 @@ async fn fifty_simultaneous_purchases_of_one_ticket_make_one_order() {
         assert_eq!(response.status(), 400);
         assert_eq!(
             errors(response).await,
-            message("Ticket is already reserved")
+            [message("Ticket is already reserved")]
         );
     }
 }

@@ -1,18 +1,16 @@
-use std::net::IpAddr;
 use std::time::Duration;
 
 use common::bus::{Bus, ListenOptions};
-use common::config::ServiceConfig;
 use common::db::{Db, DbConfig, new_id};
 use common::events::{Event, TicketCreated, TicketUpdated};
 use common::money::Price;
 use common::session::SessionKeys;
-use common::testing::{NatsServer, TEST_JWT_KEY, eventually, published};
+use common::testing::{NatsServer, ServiceClient, eventually, published};
+pub use common::testing::{TestUser as User, errors, id_of, message};
 use orders::config::OrdersConfig;
 use orders::startup::Application;
 use orders::store;
-use reqwest::Response;
-use reqwest::header::COOKIE;
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -20,8 +18,7 @@ pub const WINDOW: Duration = Duration::from_secs(900);
 pub const MAX_OPEN_ORDERS: u32 = orders::config::DEFAULT_MAX_OPEN_ORDERS;
 
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    pub api: ServiceClient,
     pub keys: SessionKeys,
     pub bus: Bus,
     pub db: Db,
@@ -35,27 +32,14 @@ impl Drop for TestApp {
     }
 }
 
-pub struct User {
-    pub id: String,
-    pub cookie: String,
-}
-
 impl TestApp {
     pub async fn spawn() -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
-        let keys = SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true);
+        let service = common::testing::service_config("orders", &nats, DbConfig::memory("orders"));
+        let keys = service.session.clone();
         let config = OrdersConfig {
-            service: ServiceConfig {
-                name: "orders",
-                host: IpAddr::from([127, 0, 0, 1]),
-                port: 0,
-                nats_url: nats.url(),
-                nats_user: None,
-                nats_stream_replicas: 1,
-                db: DbConfig::memory("orders"),
-                session: keys.clone(),
-            },
+            service,
             window: WINDOW,
             max_open_orders: MAX_OPEN_ORDERS,
         };
@@ -66,14 +50,13 @@ impl TestApp {
         let app = Application::build_with(config, listen)
             .await
             .expect("the app builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let api = ServiceClient::new(app.port());
         let shutdown = app.shutdown_token();
         let db = app.db();
         tokio::spawn(app.run_until_stopped());
         let bus = Bus::connect(&nats.url(), "test").await.unwrap();
         Self {
-            address,
-            client: reqwest::Client::new(),
+            api,
             keys,
             bus,
             db,
@@ -83,61 +66,27 @@ impl TestApp {
     }
 
     pub fn user(&self) -> User {
-        let id = new_id();
-        let token = self.keys.mint(&id, &format!("{id}@example.com"));
-        User {
-            id,
-            cookie: format!("session={token}"),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    fn with_user(
-        &self,
-        request: reqwest::RequestBuilder,
-        user: Option<&User>,
-    ) -> reqwest::RequestBuilder {
-        match user {
-            Some(user) => request.header(COOKIE, &user.cookie),
-            None => request,
-        }
+        User::signed_in(&self.keys)
     }
 
     pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {
-        self.with_user(self.client.post(self.url("/api/orders")).json(body), user)
-            .send()
+        self.api
+            .send(Method::POST, "/api/orders", user, Some(body))
             .await
-            .unwrap()
     }
 
     pub async fn list(&self, user: Option<&User>) -> Response {
-        self.with_user(self.client.get(self.url("/api/orders")), user)
-            .send()
-            .await
-            .unwrap()
+        self.api.get("/api/orders", user).await
     }
 
     pub async fn show(&self, user: Option<&User>, id: &str) -> Response {
-        self.with_user(
-            self.client.get(self.url(&format!("/api/orders/{id}"))),
-            user,
-        )
-        .send()
-        .await
-        .unwrap()
+        self.api.get(&format!("/api/orders/{id}"), user).await
     }
 
     pub async fn cancel(&self, user: Option<&User>, id: &str) -> Response {
-        self.with_user(
-            self.client.delete(self.url(&format!("/api/orders/{id}"))),
-            user,
-        )
-        .send()
-        .await
-        .unwrap()
+        self.api
+            .send(Method::DELETE, &format!("/api/orders/{id}"), user, None)
+            .await
     }
 
     /// The order as its buyer sees it.
@@ -214,27 +163,4 @@ impl TestApp {
         })
         .await;
     }
-}
-
-pub async fn errors(response: Response) -> Vec<(String, Option<String>)> {
-    let body: Value = response.json().await.expect("a JSON error body");
-    body["errors"]
-        .as_array()
-        .expect("an errors array")
-        .iter()
-        .map(|e| {
-            (
-                e["message"].as_str().unwrap().to_owned(),
-                e.get("field").and_then(Value::as_str).map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
-pub fn message(text: &str) -> Vec<(String, Option<String>)> {
-    vec![(text.to_owned(), None)]
-}
-
-pub fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }

@@ -50,7 +50,7 @@ async fn create_returns_429_with_retry_after_when_the_buyer_has_too_many_open_or
         (1..=WINDOW.as_secs()).contains(&retry_after),
         "Retry-After {retry_after} is the time until the first open order expires"
     );
-    assert_eq!(errors(response).await, message(TOO_MANY));
+    assert_eq!(errors(response).await, [message(TOO_MANY)]);
     assert_eq!(
         open_orders(&app, &buyer).await.len(),
         MAX_OPEN_ORDERS as usize

@@ -35,7 +35,7 @@ async fn show_returns_the_order_to_its_buyer_only() {
 
     let response = app.show(Some(&app.user()), &id).await;
     assert_eq!(response.status(), 401);
-    assert_eq!(errors(response).await, message("Not authorized"));
+    assert_eq!(errors(response).await, [message("Not authorized")]);
     assert_eq!(app.show(None, &id).await.status(), 401);
 }
 
@@ -46,6 +46,6 @@ async fn show_returns_404_for_unknown_and_malformed_ids() {
     for id in [common::db::new_id(), "x".to_owned(), "orders:1".to_owned()] {
         let response = app.show(Some(&buyer), &id).await;
         assert_eq!(response.status(), 404, "{id}");
-        assert_eq!(errors(response).await, message("Not Found"));
+        assert_eq!(errors(response).await, [message("Not Found")]);
     }
 }

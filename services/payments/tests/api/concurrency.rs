@@ -17,7 +17,7 @@ async fn simultaneous_payments_for_one_order_charge_once() {
         assert_eq!(paid, 1);
         for response in responses.into_iter().filter(|r| r.status() != 201) {
             assert_eq!(response.status(), 400);
-            assert_eq!(errors(response).await, message("Order is already paid"));
+            assert_eq!(errors(response).await, [message("Order is already paid")]);
         }
         let charges = Sandbox::charges(&app.db).await.unwrap();
         assert_eq!(charges.iter().filter(|c| c.order_id == order).count(), 1);

@@ -12,7 +12,7 @@ async fn paying_returns_401_when_anonymous_before_validating() {
     for body in [pay_body(&common::db::new_id(), "tok_visa"), json!({})] {
         let response = app.pay(None, &body).await;
         assert_eq!(response.status(), 401);
-        assert_eq!(errors(response).await, message("Not authorized"));
+        assert_eq!(errors(response).await, [message("Not authorized")]);
     }
 }
 
@@ -51,7 +51,7 @@ async fn paying_for_an_unknown_order_returns_404() {
     for id in [common::db::new_id(), "bogus".to_owned()] {
         let response = app.pay(Some(&buyer), &pay_body(&id, "tok_visa")).await;
         assert_eq!(response.status(), 404);
-        assert_eq!(errors(response).await, message("Not Found"));
+        assert_eq!(errors(response).await, [message("Not Found")]);
     }
 }
 
@@ -76,7 +76,7 @@ async fn paying_for_a_cancelled_order_returns_400() {
     assert_eq!(response.status(), 400);
     assert_eq!(
         errors(response).await,
-        message("Cannot pay for a cancelled order")
+        [message("Cannot pay for a cancelled order")]
     );
     assert!(Sandbox::charges(&app.db).await.unwrap().is_empty());
 }
@@ -127,11 +127,11 @@ async fn paying_a_paid_order_again_returns_400_and_charges_once() {
         .pay(Some(&buyer), &pay_body(&order, "tok_mastercard"))
         .await;
     assert_eq!(response.status(), 400);
-    assert_eq!(errors(response).await, message("Order is already paid"));
+    assert_eq!(errors(response).await, [message("Order is already paid")]);
 
     app.complete_order(&order).await;
     let response = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;
-    assert_eq!(errors(response).await, message("Order is already paid"));
+    assert_eq!(errors(response).await, [message("Order is already paid")]);
     assert_eq!(Sandbox::charges(&app.db).await.unwrap().len(), 1);
 }
 
@@ -144,12 +144,12 @@ async fn a_declined_card_or_unknown_token_gives_the_providers_message_and_can_be
         .pay(Some(&buyer), &pay_body(&order, "tok_chargeDeclined"))
         .await;
     assert_eq!(response.status(), 400);
-    assert_eq!(errors(response).await, message("Your card was declined."));
+    assert_eq!(errors(response).await, [message("Your card was declined.")]);
     let response = app.pay(Some(&buyer), &pay_body(&order, "tok_bogus")).await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         errors(response).await,
-        message("No such token: 'tok_bogus'")
+        [message("No such token: 'tok_bogus'")]
     );
     assert!(store::payment_for(&app.db, &order).await.unwrap().is_none());
 

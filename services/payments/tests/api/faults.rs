@@ -22,8 +22,9 @@ async fn stripe_app() -> (StripeStandIn, TestApp) {
 /// charge, then hangs up, as a buyer closing the tab does.
 async fn pay_and_hang_up(app: &TestApp, standin: &StripeStandIn, buyer: &User, order: &str) {
     let request = app
-        .client
-        .post(format!("{}/api/payments", app.address))
+        .api
+        .http
+        .post(app.api.url("/api/payments"))
         .header(reqwest::header::COOKIE, &buyer.cookie)
         .json(&pay_body(order, "tok_slow"))
         .send();
@@ -98,7 +99,7 @@ async fn a_buyer_who_hangs_up_and_pays_again_is_charged_once() {
     };
     let (response, ()) = tokio::join!(again, release);
     assert_eq!(response.status(), 400);
-    assert_eq!(errors(response).await, message("Order is already paid"));
+    assert_eq!(errors(response).await, [message("Order is already paid")]);
 
     payment_recorded(&app, &order).await;
     assert_eq!(standin.wait_for_charges(1).await.len(), 1);
@@ -354,7 +355,7 @@ async fn a_charge_that_lands_after_its_attempt_was_settled_otherwise_is_refunded
     };
     let (late, ()) = tokio::join!(late, meanwhile);
     assert_eq!(late.status(), 400);
-    assert_eq!(errors(late).await, message("Order is already paid"));
+    assert_eq!(errors(late).await, [message("Order is already paid")]);
 
     eventually("the late charge refunded", || async {
         (standin.refunds().len() == 1).then_some(())

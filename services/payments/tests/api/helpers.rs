@@ -1,16 +1,15 @@
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::bus::{Bus, ListenOptions};
-use common::config::ServiceConfig;
 use common::db::{Db, DbConfig, new_id};
 use common::events::{
     Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, TicketRef,
 };
 use common::money::Price;
 use common::session::SessionKeys;
-use common::testing::{NatsServer, TEST_JWT_KEY, eventually, published};
+use common::testing::{NatsServer, ServiceClient, eventually, published};
+pub use common::testing::{TestUser as User, errors, message};
 use payments::config::{GatewayConfig, PaymentsConfig};
 use payments::gateway::Gateway;
 use payments::gateway::sandbox::Sandbox;
@@ -18,14 +17,12 @@ use payments::gateway::stripe::Stripe;
 use payments::startup::{AppState, Application};
 use payments::store;
 use payments::sweeper::Sweeper;
-use reqwest::Response;
-use reqwest::header::COOKIE;
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    pub api: ServiceClient,
     pub keys: SessionKeys,
     pub bus: Bus,
     pub db: Db,
@@ -38,11 +35,6 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-pub struct User {
-    pub id: String,
-    pub cookie: String,
 }
 
 impl TestApp {
@@ -60,7 +52,9 @@ impl TestApp {
     pub async fn spawn_with_options(stripe_base: Option<&str>, max_deliveries: i64) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
-        let keys = SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true);
+        let service =
+            common::testing::service_config("payments", &nats, DbConfig::memory("payments"));
+        let keys = service.session.clone();
         let gateway = match stripe_base {
             Some(base) => GatewayConfig::Stripe {
                 secret_key: "sk_test_standin".to_owned(),
@@ -69,16 +63,7 @@ impl TestApp {
             None => GatewayConfig::Sandbox,
         };
         let config = PaymentsConfig {
-            service: ServiceConfig {
-                name: "payments",
-                host: IpAddr::from([127, 0, 0, 1]),
-                port: 0,
-                nats_url: nats.url(),
-                nats_user: None,
-                nats_stream_replicas: 1,
-                db: DbConfig::memory("payments"),
-                session: keys.clone(),
-            },
+            service,
             gateway: gateway.clone(),
             claim_stale_secs: 120,
         };
@@ -90,13 +75,12 @@ impl TestApp {
         let app = Application::build_with(config, listen)
             .await
             .expect("the app builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let api = ServiceClient::new(app.port());
         let (shutdown, db) = (app.shutdown_token(), app.db());
         tokio::spawn(app.run_until_stopped());
         let bus = Bus::connect(&nats.url(), "test").await.unwrap();
         Self {
-            address,
-            client: reqwest::Client::new(),
+            api,
             keys,
             bus,
             db,
@@ -128,23 +112,13 @@ impl TestApp {
     }
 
     pub fn user(&self) -> User {
-        let id = new_id();
-        let token = self.keys.mint(&id, &format!("{id}@example.com"));
-        User {
-            id,
-            cookie: format!("session={token}"),
-        }
+        User::signed_in(&self.keys)
     }
 
     pub async fn pay(&self, user: Option<&User>, body: &Value) -> Response {
-        let mut request = self
-            .client
-            .post(format!("{}/api/payments", self.address))
-            .json(body);
-        if let Some(user) = user {
-            request = request.header(COOKIE, &user.cookie);
-        }
-        request.send().await.unwrap()
+        self.api
+            .send(Method::POST, "/api/payments", user, Some(body))
+            .await
     }
 
     pub async fn publish<E: Event>(&self, event: &E) {
@@ -203,25 +177,6 @@ impl TestApp {
         })
         .await;
     }
-}
-
-pub async fn errors(response: Response) -> Vec<(String, Option<String>)> {
-    let body: Value = response.json().await.expect("a JSON error body");
-    body["errors"]
-        .as_array()
-        .expect("an errors array")
-        .iter()
-        .map(|e| {
-            (
-                e["message"].as_str().unwrap().to_owned(),
-                e.get("field").and_then(Value::as_str).map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
-pub fn message(text: &str) -> Vec<(String, Option<String>)> {
-    vec![(text.to_owned(), None)]
 }
 
 pub fn pay_body(order_id: &str, token: &str) -> Value {

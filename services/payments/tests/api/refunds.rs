@@ -61,7 +61,7 @@ async fn a_charge_that_lands_on_an_order_cancelled_meanwhile_is_refunded_at_once
     assert_eq!(response.status(), 400);
     assert_eq!(
         errors(response).await,
-        message("Cannot pay for a cancelled order")
+        [message("Cannot pay for a cancelled order")]
     );
 
     let payment = eventually("the refund", || async {

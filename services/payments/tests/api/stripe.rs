@@ -156,7 +156,7 @@ async fn through_the_service_a_decline_is_a_400_and_an_outage_a_502() {
         .pay(Some(&buyer), &pay_body(&order, "tok_chargeDeclined"))
         .await;
     assert_eq!(response.status(), 400);
-    assert_eq!(errors(response).await, message("Your card was declined."));
+    assert_eq!(errors(response).await, [message("Your card was declined.")]);
 
     standin.set_down(true);
     let response = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;

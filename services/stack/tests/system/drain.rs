@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use stripe_standin::StripeStandIn;
 
 use crate::helpers::*;
-use crate::reliability::{Client, assert_end_state, list_seeds, sellers, spawn_updates};
+use crate::reliability::SeedsRun;
 use common::testing::eventually;
 
 /// Longer than anything a process holds here; a drained process exits well within it.
@@ -30,18 +29,7 @@ async fn a_payment_in_flight_when_payments_is_told_to_stop_is_answered_and_recor
     let order = id_of(&order);
 
     standin.hold_slow_charges();
-    let payment = system
-        .client
-        .post(format!("{}/api/payments", system.url))
-        .header(reqwest::header::COOKIE, &buyer.cookie)
-        .json(&json!({"orderId": order, "token": "tok_slow"}))
-        .timeout(Duration::from_secs(120))
-        .send();
-    let payment = tokio::spawn(async move {
-        let response = payment.await?;
-        let status = response.status().as_u16();
-        anyhow::Ok((status, response.json::<serde_json::Value>().await?))
-    });
+    let payment = system.pay_in_background(&buyer, &order, "tok_slow");
     eventually("the charge held at Stripe", || async {
         (standin.held_charges() == 1).then_some(())
     })
@@ -90,9 +78,7 @@ async fn a_payment_in_flight_when_payments_is_told_to_stop_is_answered_and_recor
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_told_to_stop_mid_run_drain_and_lose_no_event() {
     let mut system = System::start_scaled(&[("tickets", 4), ("orders", 4)], &[]).await;
-    let (client, sellers) = (Client::of(&system), sellers(&system));
-    let ids = list_seeds(&client, &sellers).await;
-    let updates = spawn_updates(&client, &sellers, &ids);
+    let seeds = SeedsRun::start(&system).await;
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     for service in ["tickets", "orders"] {
@@ -107,6 +93,5 @@ async fn instances_told_to_stop_mid_run_drain_and_lose_no_event() {
         instance.wait_ready(GRACE).await.unwrap();
     }
 
-    updates.await.unwrap();
-    assert_end_state(&system, &ids).await;
+    seeds.finish(&system).await;
 }

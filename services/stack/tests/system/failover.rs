@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::reliability::{Client, assert_end_state, list_seeds, sellers, spawn_updates};
+use crate::reliability::SeedsRun;
 
 /// The name of the NATS server leading the events stream, once it has one that is not
 /// `not` (a server just killed, until the others elect a new leader).
@@ -107,9 +107,7 @@ async fn buy_each(system: &System, tickets: &[String]) -> Vec<(User, String)> {
 async fn the_seeds_scenario_survives_losing_the_stream_leader_of_a_three_server_cluster() {
     let mut system = System::start_clustered(&[("tickets", 4), ("orders", 4)]).await;
     let to_buy = tickets_to_buy(&system, 6).await;
-    let (client, sellers) = (Client::of(&system), sellers(&system));
-    let ids = list_seeds(&client, &sellers).await;
-    let updates = spawn_updates(&client, &sellers, &ids);
+    let seeds = SeedsRun::start(&system).await;
 
     tokio::time::sleep(Duration::from_millis(800)).await;
     let first = stream_leader(&system, None).await;
@@ -136,8 +134,7 @@ async fn the_seeds_scenario_survives_losing_the_stream_leader_of_a_three_server_
     // The two servers left elect a leader among themselves and carry on.
     stream_leader(&system, Some(&second)).await;
 
-    updates.await.unwrap();
-    assert_end_state(&system, &ids).await;
+    seeds.finish(&system).await;
     // The orders made during the failover reached payments through the cluster: they pay.
     for (buyer, order) in &bought {
         let (status, body) = system.pay_when_replicated(buyer, order).await;
@@ -154,9 +151,7 @@ async fn the_seeds_scenario_survives_losing_the_stream_leader_of_a_three_server_
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seeds_scenario_survives_the_surrealdb_server_being_killed() {
     let mut system = System::start_scaled(&[("tickets", 4), ("orders", 4)], &[]).await;
-    let (client, sellers) = (Client::of(&system), sellers(&system));
-    let ids = list_seeds(&client, &sellers).await;
-    let updates = spawn_updates(&client, &sellers, &ids);
+    let seeds = SeedsRun::start(&system).await;
 
     tokio::time::sleep(Duration::from_millis(800)).await;
     let surreal = system.stack.surreal_server().expect("a SurrealDB server");
@@ -165,8 +160,7 @@ async fn the_seeds_scenario_survives_the_surrealdb_server_being_killed() {
     surreal.start().unwrap();
     surreal.wait_ready(Duration::from_secs(60)).await.unwrap();
 
-    updates.await.unwrap();
-    assert_end_state(&system, &ids).await;
+    seeds.finish(&system).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

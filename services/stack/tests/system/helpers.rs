@@ -209,6 +209,30 @@ impl System {
     }
 }
 
+impl System {
+    /// Starts paying for `order_id` as `payer` with `token` (e.g. `tok_slow`, which the
+    /// Stripe stand-in can hold) without waiting: the answer, when it comes.
+    pub fn pay_in_background(
+        &self,
+        payer: &User,
+        order_id: &str,
+        token: &str,
+    ) -> tokio::task::JoinHandle<reqwest::Result<(u16, Value)>> {
+        let request = self
+            .client
+            .post(format!("{}/api/payments", self.url))
+            .header(COOKIE, &payer.cookie)
+            .json(&json!({"orderId": order_id, "token": token}))
+            .timeout(Duration::from_secs(120))
+            .send();
+        tokio::spawn(async move {
+            let response = request.await?;
+            let status = response.status().as_u16();
+            Ok((status, response.json().await.unwrap_or(Value::Null)))
+        })
+    }
+}
+
 pub fn id_of(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_owned()
 }

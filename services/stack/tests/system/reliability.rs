@@ -175,6 +175,28 @@ pub(crate) fn spawn_updates(
     })
 }
 
+/// The seeds' scenario under way on `system`: its 200 tickets listed (their ids), the price
+/// updates running in the background. [`SeedsRun::finish`] waits for them and checks the
+/// end state.
+pub(crate) struct SeedsRun {
+    pub ids: Vec<String>,
+    updates: tokio::task::JoinHandle<()>,
+}
+
+impl SeedsRun {
+    pub(crate) async fn start(system: &System) -> Self {
+        let (client, sellers) = (Client::of(system), sellers(system));
+        let ids = list_seeds(&client, &sellers).await;
+        let updates = spawn_updates(&client, &sellers, &ids);
+        Self { ids, updates }
+    }
+
+    pub(crate) async fn finish(self, system: &System) {
+        self.updates.await.unwrap();
+        assert_end_state(system, &self.ids).await;
+    }
+}
+
 pub(crate) fn sellers(system: &System) -> Vec<String> {
     (0..10).map(|_| system.user().cookie).collect()
 }
@@ -217,10 +239,7 @@ pub(crate) async fn assert_end_state(system: &System, ids: &[String]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seeds_scenario_ends_right_with_four_instances_each() {
     let system = System::start_scaled(&[("tickets", 4), ("orders", 4)], &[]).await;
-    let (client, sellers) = (Client::of(&system), sellers(&system));
-    let ids = list_seeds(&client, &sellers).await;
-    spawn_updates(&client, &sellers, &ids).await.unwrap();
-    assert_end_state(&system, &ids).await;
+    SeedsRun::start(&system).await.finish(&system).await;
 }
 
 /// The same with, mid-run: NATS killed (SIGKILL) and restarted, then one instance of
@@ -228,9 +247,7 @@ async fn the_seeds_scenario_ends_right_with_four_instances_each() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seeds_scenario_survives_nats_and_instances_being_killed() {
     let mut system = System::start_scaled(&[("tickets", 4), ("orders", 4)], &[]).await;
-    let (client, sellers) = (Client::of(&system), sellers(&system));
-    let ids = list_seeds(&client, &sellers).await;
-    let updates = spawn_updates(&client, &sellers, &ids);
+    let seeds = SeedsRun::start(&system).await;
 
     tokio::time::sleep(Duration::from_millis(800)).await;
     let nats = system.stack.nats().expect("the stack's NATS");
@@ -246,8 +263,7 @@ async fn the_seeds_scenario_survives_nats_and_instances_being_killed() {
         instance.wait_ready(Duration::from_secs(60)).await.unwrap();
     }
 
-    updates.await.unwrap();
-    assert_end_state(&system, &ids).await;
+    seeds.finish(&system).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -119,8 +119,9 @@ async fn a_nan_price_is_not_json_and_is_refused() {
     let app = TestApp::spawn().await;
     let seller = app.user();
     let response = app
-        .client
-        .post(format!("{}/api/tickets", app.address))
+        .api
+        .http
+        .post(app.api.url("/api/tickets"))
         .header(reqwest::header::COOKIE, &seller.cookie)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(r#"{"title": "Concert", "price": NaN}"#)

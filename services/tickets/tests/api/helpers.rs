@@ -1,8 +1,6 @@
-use std::net::IpAddr;
 use std::time::Duration;
 
 use common::bus::{Bus, ListenOptions, consumer_name};
-use common::config::ServiceConfig;
 use common::db::{DbConfig, new_id};
 use common::events::{
     Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, STREAM,
@@ -10,17 +8,16 @@ use common::events::{
 };
 use common::money::Price;
 use common::session::SessionKeys;
-use common::testing::{NatsServer, TEST_JWT_KEY, eventually, published};
-use reqwest::Response;
-use reqwest::header::COOKIE;
+use common::testing::{NatsServer, ServiceClient, eventually, published};
+pub use common::testing::{TestUser as User, errors, id_of};
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use tickets::startup::{Application, Options};
 use tickets::store::{self, OrderState};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    pub api: ServiceClient,
     pub keys: SessionKeys,
     pub bus: Bus,
     /// The service's database, to change it behind the API as another instance would.
@@ -33,12 +30,6 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-/// A signed-in user: their id and the cookie to send.
-pub struct User {
-    pub id: String,
-    pub cookie: String,
 }
 
 impl TestApp {
@@ -58,17 +49,8 @@ impl TestApp {
     async fn spawn_with(options: Options) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
-        let keys = SessionKeys::new(TEST_JWT_KEY.as_bytes(), Duration::from_secs(3600), true);
-        let config = ServiceConfig {
-            name: "tickets",
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            nats_url: nats.url(),
-            nats_user: None,
-            nats_stream_replicas: 1,
-            db: DbConfig::memory("tickets"),
-            session: keys.clone(),
-        };
+        let config = common::testing::service_config("tickets", &nats, DbConfig::memory("tickets"));
+        let keys = config.session.clone();
         let options = Options {
             listen: ListenOptions {
                 retry_base: Duration::from_millis(20),
@@ -80,13 +62,12 @@ impl TestApp {
             .await
             .expect("the app builds");
         let db = app.db();
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let api = ServiceClient::new(app.port());
         let shutdown = app.shutdown_token();
         tokio::spawn(app.run_until_stopped());
         let bus = Bus::connect(&nats.url(), "test").await.unwrap();
         Self {
-            address,
-            client: reqwest::Client::new(),
+            api,
             keys,
             bus,
             db,
@@ -96,43 +77,22 @@ impl TestApp {
     }
 
     pub fn user(&self) -> User {
-        let id = new_id();
-        let token = self.keys.mint(&id, &format!("{id}@example.com"));
-        User {
-            id,
-            cookie: format!("session={token}"),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
+        User::signed_in(&self.keys)
     }
 
     pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {
-        let mut request = self.client.post(self.url("/api/tickets")).json(body);
-        if let Some(user) = user {
-            request = request.header(COOKIE, &user.cookie);
-        }
-        request.send().await.unwrap()
+        self.api
+            .send(Method::POST, "/api/tickets", user, Some(body))
+            .await
     }
 
     pub async fn update(&self, user: Option<&User>, id: &str, body: &Value) -> Response {
-        let mut request = self
-            .client
-            .put(self.url(&format!("/api/tickets/{id}")))
-            .json(body);
-        if let Some(user) = user {
-            request = request.header(COOKIE, &user.cookie);
-        }
-        request.send().await.unwrap()
+        let path = format!("/api/tickets/{id}");
+        self.api.send(Method::PUT, &path, user, Some(body)).await
     }
 
     pub async fn show(&self, id: &str) -> Response {
-        self.client
-            .get(self.url(&format!("/api/tickets/{id}")))
-            .send()
-            .await
-            .unwrap()
+        self.api.get(&format!("/api/tickets/{id}"), None).await
     }
 
     pub async fn ticket(&self, id: &str) -> Value {
@@ -142,12 +102,7 @@ impl TestApp {
     }
 
     pub async fn list(&self) -> Vec<Value> {
-        let response = self
-            .client
-            .get(self.url("/api/tickets"))
-            .send()
-            .await
-            .unwrap();
+        let response = self.api.get("/api/tickets", None).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
@@ -238,24 +193,4 @@ pub fn order_completed(order_id: &str, ticket_id: &str) -> OrderCompleted {
             id: ticket_id.to_owned(),
         },
     }
-}
-
-/// `(message, field)` pairs of an error response, checking the common shape.
-pub async fn errors(response: Response) -> Vec<(String, Option<String>)> {
-    let body: Value = response.json().await.expect("a JSON error body");
-    body["errors"]
-        .as_array()
-        .expect("an errors array")
-        .iter()
-        .map(|e| {
-            (
-                e["message"].as_str().unwrap().to_owned(),
-                e.get("field").and_then(Value::as_str).map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
-pub fn id_of(ticket: &Value) -> String {
-    ticket["id"].as_str().unwrap().to_owned()
 }
