@@ -103,6 +103,16 @@ impl Service {
         self.tasks.spawn(task(self.shutdown.clone()));
     }
 
+    /// The service with the routes it serves (and `extra`, what its tests may reach besides
+    /// the database): what every service's `build` returns.
+    pub fn into_app<E>(self, router: axum::Router, extra: E) -> App<E> {
+        App {
+            service: self,
+            router,
+            extra,
+        }
+    }
+
     /// What `/readyz` checks for this service.
     pub fn readiness(&self) -> Readiness {
         Readiness {
@@ -134,5 +144,41 @@ impl Service {
         drop((self.db, self.outbox, self.bus));
         tokio::time::sleep(Duration::from_millis(300)).await;
         served.map_err(Into::into)
+    }
+}
+
+/// A service connected and bound, with its routes, but not yet serving; the same for every
+/// service. `E` is what a service lets its tests reach besides the database (auth's password
+/// hasher, expiration's scheduler), `()` for most.
+pub struct App<E = ()> {
+    service: Service,
+    router: axum::Router,
+    extra: E,
+}
+
+impl<E> App<E> {
+    /// The port actually bound (useful with `PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.service.port()
+    }
+
+    /// The service's database, for tests that look behind the API.
+    pub fn db(&self) -> Db {
+        self.service.db.clone()
+    }
+
+    /// Cancelling it stops the service (SIGTERM does, see `http::cancel_on_signal`).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.service.shutdown.clone()
+    }
+
+    /// See the type's documentation.
+    pub fn extra(&self) -> &E {
+        &self.extra
+    }
+
+    /// Serves until the shutdown token is cancelled, then drains (see [`Service::run`]).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.service.run(self.router).await
     }
 }

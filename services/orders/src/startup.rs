@@ -1,7 +1,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::FromRef;
 use common::bus::ListenOptions;
 use common::db::Db;
@@ -9,9 +8,8 @@ use common::events::{
     ExpirationComplete, PaymentCreated, TicketCreated, TicketReservationRejected, TicketUpdated,
 };
 use common::outbox::Outbox;
-use common::service::Service;
+use common::service::{App, Service};
 use common::session::SessionKeys;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::OrdersConfig;
 use crate::events::expiration_complete::ExpireOrder;
@@ -32,58 +30,39 @@ pub struct AppState {
 }
 
 /// The orders service, connected and bound but not yet serving.
-pub struct Application {
-    service: Service,
-    router: Router,
+pub type Application = App;
+
+pub async fn build(config: OrdersConfig) -> anyhow::Result<Application> {
+    build_with(config, ListenOptions::default()).await
 }
 
-impl Application {
-    pub async fn build(config: OrdersConfig) -> anyhow::Result<Self> {
-        Self::build_with(config, ListenOptions::default()).await
-    }
-
-    /// As [`Application::build`], with consumer settings (tests shorten the waits).
-    pub async fn build_with(config: OrdersConfig, listen: ListenOptions) -> anyhow::Result<Self> {
-        let mut service = Service::start(config.service.clone(), store::SCHEMA).await?;
-        service.listen_options = listen;
-        let (db, outbox) = (service.db.clone(), service.outbox.clone());
-        service.listen::<TicketCreated, _>(Arc::new(ReplicateCreatedTicket { db: db.clone() }));
-        service.listen::<TicketUpdated, _>(Arc::new(ReplicateUpdatedTicket { db: db.clone() }));
-        service.listen::<TicketReservationRejected, _>(Arc::new(CancelRejectedOrder {
-            outbox: outbox.clone(),
-        }));
-        service.listen::<ExpirationComplete, _>(Arc::new(ExpireOrder {
-            outbox: outbox.clone(),
-        }));
-        service.listen::<PaymentCreated, _>(Arc::new(CompletePaidOrder {
-            outbox: outbox.clone(),
-        }));
-        service.relay();
-        let state = AppState {
-            db,
-            outbox,
-            session: config.service.session,
-            window: config.window,
-            max_open_orders: config.max_open_orders,
-        };
-        let router = routes::orders::router().with_state(state);
-        Ok(Self { service, router })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    /// The service's database, for tests that look behind the API.
-    pub fn db(&self) -> common::db::Db {
-        self.service.db.clone()
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.service.shutdown.clone()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.service.run(self.router).await
-    }
+/// As [`build`], with consumer settings (tests shorten the waits).
+pub async fn build_with(
+    config: OrdersConfig,
+    listen: ListenOptions,
+) -> anyhow::Result<Application> {
+    let mut service = Service::start(config.service.clone(), store::SCHEMA).await?;
+    service.listen_options = listen;
+    let (db, outbox) = (service.db.clone(), service.outbox.clone());
+    service.listen::<TicketCreated, _>(Arc::new(ReplicateCreatedTicket { db: db.clone() }));
+    service.listen::<TicketUpdated, _>(Arc::new(ReplicateUpdatedTicket { db: db.clone() }));
+    service.listen::<TicketReservationRejected, _>(Arc::new(CancelRejectedOrder {
+        outbox: outbox.clone(),
+    }));
+    service.listen::<ExpirationComplete, _>(Arc::new(ExpireOrder {
+        outbox: outbox.clone(),
+    }));
+    service.listen::<PaymentCreated, _>(Arc::new(CompletePaidOrder {
+        outbox: outbox.clone(),
+    }));
+    service.relay();
+    let state = AppState {
+        db,
+        outbox,
+        session: config.service.session,
+        window: config.window,
+        max_open_orders: config.max_open_orders,
+    };
+    let router = routes::orders::router().with_state(state);
+    Ok(service.into_app(router, ()))
 }

@@ -1,14 +1,12 @@
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::FromRef;
 use common::bus::ListenOptions;
 use common::db::Db;
 use common::events::{OrderCancelled, OrderCompleted, OrderCreated, PaymentCreated};
 use common::outbox::Outbox;
-use common::service::Service;
+use common::service::{App, Service};
 use common::session::SessionKeys;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{GatewayConfig, PaymentsConfig};
 use crate::events::order_cancelled::CancelOrder;
@@ -37,74 +35,56 @@ fn sweep_interval(stale_secs: i64) -> std::time::Duration {
 }
 
 /// The payments service, connected and bound but not yet serving.
-pub struct Application {
-    service: Service,
-    router: Router,
+pub type Application = App;
+
+pub async fn build(config: PaymentsConfig) -> anyhow::Result<Application> {
+    build_with(config, ListenOptions::default()).await
 }
 
-impl Application {
-    pub async fn build(config: PaymentsConfig) -> anyhow::Result<Self> {
-        Self::build_with(config, ListenOptions::default()).await
-    }
-
-    pub async fn build_with(config: PaymentsConfig, listen: ListenOptions) -> anyhow::Result<Self> {
-        let schema = format!("{}{}", store::SCHEMA, sandbox::SCHEMA);
-        let mut service = Service::start(config.service.clone(), &schema).await?;
-        service.listen_options = listen;
-        let gateway: Arc<dyn Gateway> = match &config.gateway {
-            GatewayConfig::Stripe {
-                secret_key,
-                api_base,
-            } => Arc::new(Stripe::new(secret_key.clone(), api_base)?),
-            GatewayConfig::Sandbox => {
-                tracing::warn!("payments go to the built-in sandbox: no real money is taken");
-                Arc::new(Sandbox::new(service.db.clone()))
-            }
-        };
-        tracing::info!(gateway = gateway.name(), "payment gateway");
-        let state = AppState {
-            db: service.db.clone(),
-            outbox: service.outbox.clone(),
-            session: config.service.session,
-            gateway,
-            claim_stale_secs: config.claim_stale_secs,
-        };
-        service.listen::<OrderCreated, _>(Arc::new(ReplicateOrder {
-            db: state.db.clone(),
-        }));
-        service.listen::<OrderCancelled, _>(Arc::new(CancelOrder {
-            state: state.clone(),
-        }));
-        service.listen::<OrderCompleted, _>(Arc::new(CompleteOrder {
-            db: state.db.clone(),
-        }));
-        service.listen::<PaymentCreated, _>(Arc::new(RefundLatePayment {
-            state: state.clone(),
-        }));
-        service.relay();
-        let sweeper = Sweeper {
-            state: state.clone(),
-        };
-        let every = sweep_interval(config.claim_stale_secs);
-        service.spawn(move |shutdown| sweeper.run(every, shutdown));
-        let router = routes::payments::router().with_state(state);
-        Ok(Self { service, router })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    /// The service's database, for tests that look behind the API.
-    pub fn db(&self) -> Db {
-        self.service.db.clone()
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.service.shutdown.clone()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.service.run(self.router).await
-    }
+/// As [`build`], with consumer settings (tests shorten the waits).
+pub async fn build_with(
+    config: PaymentsConfig,
+    listen: ListenOptions,
+) -> anyhow::Result<Application> {
+    let schema = format!("{}{}", store::SCHEMA, sandbox::SCHEMA);
+    let mut service = Service::start(config.service.clone(), &schema).await?;
+    service.listen_options = listen;
+    let gateway: Arc<dyn Gateway> = match &config.gateway {
+        GatewayConfig::Stripe {
+            secret_key,
+            api_base,
+        } => Arc::new(Stripe::new(secret_key.clone(), api_base)?),
+        GatewayConfig::Sandbox => {
+            tracing::warn!("payments go to the built-in sandbox: no real money is taken");
+            Arc::new(Sandbox::new(service.db.clone()))
+        }
+    };
+    tracing::info!(gateway = gateway.name(), "payment gateway");
+    let state = AppState {
+        db: service.db.clone(),
+        outbox: service.outbox.clone(),
+        session: config.service.session,
+        gateway,
+        claim_stale_secs: config.claim_stale_secs,
+    };
+    service.listen::<OrderCreated, _>(Arc::new(ReplicateOrder {
+        db: state.db.clone(),
+    }));
+    service.listen::<OrderCancelled, _>(Arc::new(CancelOrder {
+        state: state.clone(),
+    }));
+    service.listen::<OrderCompleted, _>(Arc::new(CompleteOrder {
+        db: state.db.clone(),
+    }));
+    service.listen::<PaymentCreated, _>(Arc::new(RefundLatePayment {
+        state: state.clone(),
+    }));
+    service.relay();
+    let sweeper = Sweeper {
+        state: state.clone(),
+    };
+    let every = sweep_interval(config.claim_stale_secs);
+    service.spawn(move |shutdown| sweeper.run(every, shutdown));
+    let router = routes::payments::router().with_state(state);
+    Ok(service.into_app(router, ()))
 }

@@ -295,7 +295,7 @@ fn replayed(letter: &deadletter::DeadLetter) -> String {
 /// stop; every service has the same lifecycle.
 macro_rules! serve {
     ($service:ident, $config:expr) => {{
-        let app = $service::startup::Application::build($config?).await?;
+        let app = $service::startup::build($config?).await?;
         common::http::cancel_on_signal(app.shutdown_token());
         app.run_until_stopped().await
     }};

@@ -1,16 +1,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::FromRef;
 use common::bus::ListenOptions;
 use common::config::ServiceConfig;
 use common::db::Db;
 use common::events::{OrderCancelled, OrderCompleted, OrderCreated};
 use common::outbox::Outbox;
-use common::service::Service;
+use common::service::{App, Service};
 use common::session::SessionKeys;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{DEFAULT_MAX_LISTINGS_PER_HOUR, TicketsConfig};
 use crate::events::order_cancelled::UnlockTicket;
@@ -50,64 +48,42 @@ impl Default for Options {
 }
 
 /// The tickets service, connected and bound but not yet serving.
-pub struct Application {
-    service: Service,
-    router: Router,
+pub type Application = App;
+
+pub async fn build(config: TicketsConfig) -> anyhow::Result<Application> {
+    let options = Options {
+        max_listings_per_hour: config.max_listings_per_hour,
+        ..Options::default()
+    };
+    build_with(config.service, options).await
 }
 
-impl Application {
-    pub async fn build(config: TicketsConfig) -> anyhow::Result<Self> {
-        let options = Options {
-            max_listings_per_hour: config.max_listings_per_hour,
-            ..Options::default()
-        };
-        Self::build_with(config.service, options).await
-    }
-
-    /// As [`Application::build`], with other settings (tests shorten the waits).
-    pub async fn build_with(config: ServiceConfig, options: Options) -> anyhow::Result<Self> {
-        let schema = format!("{}\n{}", store::SCHEMA, quota::SCHEMA);
-        let mut service = Service::start(config.clone(), &schema).await?;
-        service.listen_options = options.listen;
-        let outbox = service.outbox.clone();
-        service.listen::<OrderCreated, _>(Arc::new(LockTicket {
-            outbox: outbox.clone(),
-        }));
-        service.listen::<OrderCancelled, _>(Arc::new(UnlockTicket {
-            outbox: outbox.clone(),
-        }));
-        service.listen::<OrderCompleted, _>(Arc::new(MarkSold {
-            outbox: outbox.clone(),
-        }));
-        service.relay();
-        let listing = Arc::new(Listing::new(outbox.clone(), options.listing_max_age));
-        let bus = service.bus.clone();
-        service.spawn(|shutdown| listing.clone().follow(bus, shutdown));
-        let state = AppState {
-            db: service.db.clone(),
-            outbox,
-            session: config.session,
-            listing,
-            listing_quota: Arc::new(ListingQuota::new(options.max_listings_per_hour)),
-        };
-        let router = routes::tickets::router().with_state(state);
-        Ok(Self { service, router })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    /// The service's database, for tests that look behind the API.
-    pub fn db(&self) -> common::db::Db {
-        self.service.db.clone()
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.service.shutdown.clone()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.service.run(self.router).await
-    }
+/// As [`build`], with other settings (tests shorten the waits).
+pub async fn build_with(config: ServiceConfig, options: Options) -> anyhow::Result<Application> {
+    let schema = format!("{}\n{}", store::SCHEMA, quota::SCHEMA);
+    let mut service = Service::start(config.clone(), &schema).await?;
+    service.listen_options = options.listen;
+    let outbox = service.outbox.clone();
+    service.listen::<OrderCreated, _>(Arc::new(LockTicket {
+        outbox: outbox.clone(),
+    }));
+    service.listen::<OrderCancelled, _>(Arc::new(UnlockTicket {
+        outbox: outbox.clone(),
+    }));
+    service.listen::<OrderCompleted, _>(Arc::new(MarkSold {
+        outbox: outbox.clone(),
+    }));
+    service.relay();
+    let listing = Arc::new(Listing::new(outbox.clone(), options.listing_max_age));
+    let bus = service.bus.clone();
+    service.spawn(|shutdown| listing.clone().follow(bus, shutdown));
+    let state = AppState {
+        db: service.db.clone(),
+        outbox,
+        session: config.session,
+        listing,
+        listing_quota: Arc::new(ListingQuota::new(options.max_listings_per_hour)),
+    };
+    let router = routes::tickets::router().with_state(state);
+    Ok(service.into_app(router, ()))
 }

@@ -3,7 +3,6 @@ use std::time::Duration;
 use auth::config::AuthConfig;
 use auth::limits::{Limits, SignupLimits};
 use auth::password::{Cost, HashLimits, Hasher};
-use auth::startup::Application;
 use common::db::DbConfig;
 use common::session::SessionKeys;
 use common::testing::NatsServer;
@@ -81,10 +80,10 @@ impl TestApp {
             hashing: settings.hashing,
             signup_limits: settings.signup_limits,
         };
-        let app = Application::build(config).await.expect("the app builds");
+        let app = auth::startup::build(config).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = app.shutdown_token();
-        let hasher = app.hasher();
+        let hasher = app.extra().clone();
         tokio::spawn(app.run_until_stopped());
         Self {
             address,

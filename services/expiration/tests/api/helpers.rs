@@ -7,7 +7,6 @@ use common::events::{Event, OrderCreated, OrderStatus, OrderedTicket};
 use common::money::Price;
 use common::testing::{NatsServer, published};
 use expiration::scheduler::Scheduler;
-use expiration::startup::Application;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -44,10 +43,10 @@ pub fn config(nats: &NatsServer, db: DbConfig) -> ServiceConfig {
 
 pub async fn start(nats: &NatsServer, db: DbConfig) -> Running {
     common::telemetry::init_for_tests();
-    let app = Application::build(config(nats, db))
+    let app = expiration::startup::build(config(nats, db))
         .await
         .expect("the app builds");
-    let (scheduler, db, shutdown) = (app.scheduler(), app.db(), app.shutdown_token());
+    let (scheduler, db, shutdown) = (app.extra().clone(), app.db(), app.shutdown_token());
     let task = tokio::spawn(app.run_until_stopped());
     Running {
         scheduler,

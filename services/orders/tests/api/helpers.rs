@@ -8,7 +8,6 @@ use common::session::SessionKeys;
 use common::testing::{NatsServer, ServiceClient, eventually, published};
 pub use common::testing::{TestUser as User, errors, id_of, message};
 use orders::config::OrdersConfig;
-use orders::startup::Application;
 use orders::store;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
@@ -47,7 +46,7 @@ impl TestApp {
             retry_base: Duration::from_millis(20),
             ..ListenOptions::default()
         };
-        let app = Application::build_with(config, listen)
+        let app = orders::startup::build_with(config, listen)
             .await
             .expect("the app builds");
         let api = ServiceClient::new(app.port());

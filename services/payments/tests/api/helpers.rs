@@ -14,7 +14,7 @@ use payments::config::{GatewayConfig, PaymentsConfig};
 use payments::gateway::Gateway;
 use payments::gateway::sandbox::Sandbox;
 use payments::gateway::stripe::Stripe;
-use payments::startup::{AppState, Application};
+use payments::startup::AppState;
 use payments::store;
 use payments::sweeper::Sweeper;
 use reqwest::{Method, Response};
@@ -72,7 +72,7 @@ impl TestApp {
             max_deliveries,
             ..ListenOptions::default()
         };
-        let app = Application::build_with(config, listen)
+        let app = payments::startup::build_with(config, listen)
             .await
             .expect("the app builds");
         let api = ServiceClient::new(app.port());

@@ -12,7 +12,7 @@ use common::testing::{NatsServer, ServiceClient, eventually, published};
 pub use common::testing::{TestUser as User, errors, id_of};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tickets::startup::{Application, Options};
+use tickets::startup::Options;
 use tickets::store::{self, OrderState};
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +58,7 @@ impl TestApp {
             },
             ..options
         };
-        let app = Application::build_with(config, options)
+        let app = tickets::startup::build_with(config, options)
             .await
             .expect("the app builds");
         let db = app.db();
