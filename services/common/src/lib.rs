@@ -13,6 +13,7 @@ pub mod extract;
 pub mod http;
 pub mod money;
 pub mod outbox;
+pub mod replica;
 pub mod service;
 pub mod session;
 pub mod telemetry;

@@ -79,45 +79,26 @@ pub async fn replica_ticket(db: &Db, id: &str) -> Result<Option<ReplicaTicket>, 
     Ok(rows.into_iter().next())
 }
 
-/// Inserts a replicated ticket; false if it was already there.
-pub async fn insert_replica(db: &Db, ticket: &ReplicaTicket) -> Result<bool, DbError> {
-    let result = db
-        .query(
-            "CREATE $rid CONTENT { title: $title, price: $price, user_id: $user_id, \
-             version: $version, order_id: $order_id }",
-        )
-        .bind(("rid", ticket_record(&ticket.id)))
-        .bind(("title", ticket.title.clone()))
-        .bind(("price", ticket.price))
-        .bind(("user_id", ticket.user_id.clone()))
-        .bind(("version", ticket.version))
-        .bind(("order_id", ticket.order_id.clone()))
-        .await?
-        .check();
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if common::db::is_duplicate(&error) => Ok(false),
-        Err(error) => Err(error),
-    }
+/// A version of a ticket as the replica keeps it (the record id is the ticket's); applied
+/// under the version rule by `common::replica`.
+#[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
+pub struct TicketVersion {
+    pub title: String,
+    pub price: i64,
+    pub user_id: String,
+    pub version: i64,
+    /// The order the tickets service says holds the ticket.
+    pub order_id: Option<String>,
 }
 
-/// Applies `ticket` (version N) only where the replica holds N − 1; true if it did.
-pub async fn apply_replica(db: &Db, ticket: &ReplicaTicket) -> Result<bool, DbError> {
-    let updated: Vec<RecordId> = db
-        .query(
-            "UPDATE $rid SET title = $title, price = $price, user_id = $user_id, \
-             version = $version, order_id = $order_id WHERE version = $previous RETURN VALUE id",
-        )
-        .bind(("rid", ticket_record(&ticket.id)))
-        .bind(("title", ticket.title.clone()))
-        .bind(("price", ticket.price))
-        .bind(("user_id", ticket.user_id.clone()))
-        .bind(("version", ticket.version))
-        .bind(("order_id", ticket.order_id.clone()))
-        .bind(("previous", ticket.version - 1))
-        .await?
-        .take(0)?;
-    Ok(!updated.is_empty())
+/// Applies a version of a ticket to the replica.
+pub async fn replicate_ticket(
+    db: &Db,
+    id: &str,
+    ticket: TicketVersion,
+) -> Result<common::replica::Applied, DbError> {
+    let version = ticket.version as u64;
+    common::replica::apply(db, "ticket", id, version, ticket).await
 }
 
 // ---------------------------------------------------------------- orders

@@ -81,40 +81,31 @@ pub async fn order(db: &Db, id: &str) -> Result<Option<ReplicaOrder>, DbError> {
     Ok(rows.into_iter().next())
 }
 
-/// Adds an order to the replica; false if it was already there.
-pub async fn insert_order(db: &Db, order: &ReplicaOrder) -> Result<bool, DbError> {
-    let result = db
-        .query("CREATE $rid CONTENT { user_id: $user_id, price: $price, status: $status, version: $version }")
-        .bind(("rid", order_record(&order.id)))
-        .bind(("user_id", order.user_id.clone()))
-        .bind(("price", order.price))
-        .bind(("status", order.status.clone()))
-        .bind(("version", order.version))
-        .await?
-        .check();
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if common::db::is_duplicate(&error) => Ok(false),
-        Err(error) => Err(error),
-    }
+/// A version of an order as the replica keeps it (the record id is the order's): every
+/// field for `order:created`.
+#[derive(Debug, Clone, SurrealValue)]
+pub struct OrderVersion {
+    pub user_id: String,
+    pub price: i64,
+    pub status: String,
+    pub version: i64,
 }
 
-/// Sets the status at version N where the replica holds N − 1; true if it did.
-pub async fn apply_status(
+/// What a later version of an order changes: its status.
+#[derive(Debug, Clone, SurrealValue)]
+pub struct StatusVersion {
+    pub status: String,
+    pub version: i64,
+}
+
+/// Applies a version of an order (`OrderVersion` or `StatusVersion`) to the replica.
+pub async fn replicate_order<R: SurrealValue + 'static>(
     db: &Db,
     id: &str,
-    status: OrderStatus,
-    version: i64,
-) -> Result<bool, DbError> {
-    let updated: Vec<RecordId> = db
-        .query("UPDATE $rid SET status = $status, version = $version WHERE version = $previous RETURN VALUE id")
-        .bind(("rid", order_record(id)))
-        .bind(("status", status.as_str().to_owned()))
-        .bind(("version", version))
-        .bind(("previous", version - 1))
-        .await?
-        .take(0)?;
-    Ok(!updated.is_empty())
+    version: u64,
+    row: R,
+) -> Result<common::replica::Applied, DbError> {
+    common::replica::apply(db, "orders", id, version, row).await
 }
 
 // ---------------------------------------------------------------- payment intents

@@ -1,10 +1,10 @@
-//! `ticket:created`: add the ticket to the replica.
+//! `ticket:created`: add the ticket to the replica (a duplicate changes nothing).
 
 use common::bus::{Delivery, Listener, Outcome};
 use common::db::Db;
 use common::events::TicketCreated;
 
-use crate::store::{self, ReplicaTicket};
+use crate::store::{self, TicketVersion};
 
 pub struct ReplicateCreatedTicket {
     pub db: Db,
@@ -13,8 +13,7 @@ pub struct ReplicateCreatedTicket {
 impl Listener<TicketCreated> for ReplicateCreatedTicket {
     #[tracing::instrument(name = "replicate_created_ticket", skip_all, fields(ticket_id = %ticket.id))]
     async fn handle(&self, ticket: TicketCreated, _: &Delivery) -> anyhow::Result<Outcome> {
-        let replica = ReplicaTicket {
-            id: ticket.id,
+        let row = TicketVersion {
             title: ticket.title,
             price: ticket.price.cents(),
             user_id: ticket.user_id,
@@ -22,9 +21,8 @@ impl Listener<TicketCreated> for ReplicateCreatedTicket {
                 .map_err(|_| common::bus::poison("the ticket's version is out of range"))?,
             order_id: None,
         };
-        if !store::insert_replica(&self.db, &replica).await? {
-            tracing::debug!("already replicated");
-        }
-        Ok(Outcome::Done)
+        let applied = store::replicate_ticket(&self.db, &ticket.id, row).await?;
+        tracing::debug!(?applied, "replicated");
+        Ok(applied.outcome())
     }
 }

@@ -102,3 +102,24 @@ async fn an_update_for_an_unknown_ticket_waits_for_its_creation() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_lock_and_its_release_reach_the_replica() {
+    let app = TestApp::spawn().await;
+    let id = app.ticket(&app.user(), 500).await;
+    app.publish(&updated(&id, 1, 500, Some("order-1"))).await;
+    let locked = eventually("the lock", || async {
+        let replica = app.replica(&id).await?;
+        (replica.version == 1).then_some(replica)
+    })
+    .await;
+    assert_eq!(locked.order_id.as_deref(), Some("order-1"));
+
+    app.publish(&updated(&id, 2, 500, None)).await;
+    let released = eventually("the release", || async {
+        let replica = app.replica(&id).await?;
+        (replica.version == 2).then_some(replica)
+    })
+    .await;
+    assert_eq!(released.order_id, None, "the replica forgets the order");
+}

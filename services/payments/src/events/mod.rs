@@ -5,29 +5,27 @@ pub mod order_completed;
 pub mod order_created;
 pub mod payment_created;
 
-use std::time::Duration;
-
 use common::bus::Outcome;
 use common::db::{Db, DbError};
 use common::events::OrderStatus;
 
-use crate::store;
+use crate::store::{self, StatusVersion};
 
-/// Applies status `status` at `version` where the replica holds `version - 1`: `Done` when
-/// applied or when the replica already has it (duplicate or stale), `RetryLater` when an
-/// earlier version is still missing.
+/// Applies status `status` at `version` under the version rule (`common::replica`): `Done`
+/// when applied or when the replica already has it (duplicate or stale), `RetryLater` when
+/// an earlier version is still missing.
 pub(crate) async fn apply(
     db: &Db,
     order_id: &str,
     status: OrderStatus,
     version: u64,
 ) -> Result<Outcome, DbError> {
-    let version = version as i64;
-    if store::apply_status(db, order_id, status, version).await? {
-        return Ok(Outcome::Done);
-    }
-    match store::order(db, order_id).await? {
-        Some(order) if order.version >= version => Ok(Outcome::Done),
-        _ => Ok(Outcome::RetryLater(Duration::from_millis(100))),
-    }
+    let row = StatusVersion {
+        status: status.as_str().to_owned(),
+        version: i64::try_from(version)
+            .map_err(|_| DbError::internal(format!("order {order_id}: version out of range")))?,
+    };
+    Ok(store::replicate_order(db, order_id, version, row)
+        .await?
+        .outcome())
 }
