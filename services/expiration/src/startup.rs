@@ -6,6 +6,7 @@ use common::config::ServiceConfig;
 use common::events::{OrderCancelled, OrderCompleted, OrderCreated};
 use common::service::{App, Service};
 
+use crate::config::ExpirationConfig;
 use crate::events::order_created::ScheduleExpiration;
 use crate::events::order_finished::DropExpiration;
 use crate::scheduler::Scheduler;
@@ -15,8 +16,8 @@ use crate::store;
 /// extra is the scheduler, so that tests can drive it deterministically.
 pub type Application = App<Scheduler>;
 
-pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
-    build_with(config, ListenOptions::default()).await
+pub async fn build(config: ExpirationConfig) -> anyhow::Result<Application> {
+    build_with(config.service, ListenOptions::default()).await
 }
 
 /// As [`build`], with consumer settings (tests shorten the waits).

@@ -307,9 +307,12 @@ async fn run(name: &str) -> anyhow::Result<()> {
     let env = Env::process();
     match name {
         "auth" => serve!(auth, auth::config::AuthConfig::from_env(&env)),
-        "tickets" => serve!(tickets, tickets::config::from_env(&env)),
+        "tickets" => serve!(tickets, tickets::config::TicketsConfig::from_env(&env)),
         "orders" => serve!(orders, orders::config::OrdersConfig::from_env(&env)),
-        "expiration" => serve!(expiration, expiration::config::from_env(&env)),
+        "expiration" => serve!(
+            expiration,
+            expiration::config::ExpirationConfig::from_env(&env)
+        ),
         "payments" => serve!(payments, payments::config::PaymentsConfig::from_env(&env)),
         "ingress" => {
             let ingress =

@@ -15,23 +15,25 @@ pub struct TicketsConfig {
     pub max_listings_per_hour: u32,
 }
 
-/// Every service's settings and `MAX_LISTINGS_PER_HOUR`.
-pub fn from_env(env: &Env) -> Result<TicketsConfig, ConfigError> {
-    let name = "MAX_LISTINGS_PER_HOUR";
-    let max_listings_per_hour = match env.parse_or(name, DEFAULT_MAX_LISTINGS_PER_HOUR)? {
-        0 => {
-            return Err(ConfigError::Invalid {
-                name: name.to_owned(),
-                value: "0".to_owned(),
-                reason: "must be at least 1".to_owned(),
-            });
-        }
-        n => n,
-    };
-    Ok(TicketsConfig {
-        service: ServiceConfig::from_env(env, common::catalogue::TICKETS.name, DEFAULT_PORT)?,
-        max_listings_per_hour,
-    })
+impl TicketsConfig {
+    /// Every service's settings and `MAX_LISTINGS_PER_HOUR`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let name = "MAX_LISTINGS_PER_HOUR";
+        let max_listings_per_hour = match env.parse_or(name, DEFAULT_MAX_LISTINGS_PER_HOUR)? {
+            0 => {
+                return Err(ConfigError::Invalid {
+                    name: name.to_owned(),
+                    value: "0".to_owned(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+            n => n,
+        };
+        Ok(Self {
+            service: ServiceConfig::from_env(env, common::catalogue::TICKETS.name, DEFAULT_PORT)?,
+            max_listings_per_hour,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -49,19 +51,25 @@ mod tests {
 
     #[test]
     fn a_user_may_list_twenty_tickets_an_hour_by_default() {
-        assert_eq!(from_env(&env(&[])).unwrap().max_listings_per_hour, 20);
+        assert_eq!(
+            TicketsConfig::from_env(&env(&[]))
+                .unwrap()
+                .max_listings_per_hour,
+            20
+        );
     }
 
     #[test]
     fn the_listing_limit_is_read_from_the_environment() {
-        let config = from_env(&env(&[("MAX_LISTINGS_PER_HOUR", "3")])).unwrap();
+        let config = TicketsConfig::from_env(&env(&[("MAX_LISTINGS_PER_HOUR", "3")])).unwrap();
         assert_eq!(config.max_listings_per_hour, 3);
     }
 
     #[test]
     fn a_listing_limit_of_zero_or_garbage_is_refused_by_name() {
         for value in ["0", "many"] {
-            let err = from_env(&env(&[("MAX_LISTINGS_PER_HOUR", value)])).unwrap_err();
+            let err =
+                TicketsConfig::from_env(&env(&[("MAX_LISTINGS_PER_HOUR", value)])).unwrap_err();
             assert!(err.to_string().contains("MAX_LISTINGS_PER_HOUR"), "{err}");
         }
     }

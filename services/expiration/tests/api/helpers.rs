@@ -43,7 +43,7 @@ pub fn config(nats: &NatsServer, db: DbConfig) -> ServiceConfig {
 
 pub async fn start(nats: &NatsServer, db: DbConfig) -> Running {
     common::telemetry::init_for_tests();
-    let app = expiration::startup::build(config(nats, db))
+    let app = expiration::startup::build_with(config(nats, db), Default::default())
         .await
         .expect("the app builds");
     let (scheduler, db, shutdown) = (app.extra().clone(), app.db(), app.shutdown_token());

@@ -91,12 +91,14 @@ fn parsers() -> BTreeMap<&'static str, Parser> {
             "auth",
             (|env| auth::config::AuthConfig::from_env(env).map(drop)) as Parser,
         ),
-        ("tickets", |env| tickets::config::from_env(env).map(drop)),
+        ("tickets", |env| {
+            tickets::config::TicketsConfig::from_env(env).map(drop)
+        }),
         ("orders", |env| {
             orders::config::OrdersConfig::from_env(env).map(drop)
         }),
         ("expiration", |env| {
-            expiration::config::from_env(env).map(drop)
+            expiration::config::ExpirationConfig::from_env(env).map(drop)
         }),
         ("payments", |env| {
             payments::config::PaymentsConfig::from_env(env).map(drop)
