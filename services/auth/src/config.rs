@@ -44,14 +44,7 @@ impl AuthConfig {
             });
         }
         let signup = SignupLimits::default();
-        let per_address: u32 = env.parse_or("SIGNUP_MAX_PER_ADDRESS", signup.per_address)?;
-        if per_address == 0 {
-            return Err(ConfigError::Invalid {
-                name: "SIGNUP_MAX_PER_ADDRESS".into(),
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            });
-        }
+        let per_address = env.at_least_one_or("SIGNUP_MAX_PER_ADDRESS", signup.per_address)?;
         let defaults = Limits::default();
         Ok(Self {
             service: ServiceConfig::from_env(env, common::catalogue::AUTH.name, DEFAULT_PORT)?,

@@ -100,17 +100,26 @@ impl Env {
         }
     }
 
-    /// A whole number of seconds that must be at least one.
-    pub fn seconds_or(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
-        let seconds: u64 = self.parse_or(name, default)?;
-        if seconds == 0 {
+    /// A whole number that must be at least one (a limit, a count).
+    pub fn at_least_one_or<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialEq + From<u8>,
+        T::Err: Display,
+    {
+        let value: T = self.parse_or(name, default)?;
+        if value == T::from(0) {
             return Err(ConfigError::Invalid {
                 name: name.to_owned(),
                 value: "0".to_owned(),
                 reason: "must be at least 1".to_owned(),
             });
         }
-        Ok(Duration::from_secs(seconds))
+        Ok(value)
+    }
+
+    /// A whole number of seconds that must be at least one.
+    pub fn seconds_or(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(self.at_least_one_or(name, default)?))
     }
 }
 

@@ -24,23 +24,9 @@ impl OrdersConfig {
         Ok(Self {
             service: ServiceConfig::from_env(env, common::catalogue::ORDERS.name, DEFAULT_PORT)?,
             window: env.seconds_or("ORDER_EXPIRATION_SECONDS", 900)?,
-            max_open_orders: at_least_one(
-                env,
-                "MAX_OPEN_ORDERS_PER_USER",
-                DEFAULT_MAX_OPEN_ORDERS,
-            )?,
+            max_open_orders: env
+                .at_least_one_or("MAX_OPEN_ORDERS_PER_USER", DEFAULT_MAX_OPEN_ORDERS)?,
         })
-    }
-}
-
-fn at_least_one(env: &Env, name: &str, default: u32) -> Result<u32, ConfigError> {
-    match env.parse_or(name, default)? {
-        0 => Err(ConfigError::Invalid {
-            name: name.to_owned(),
-            value: "0".to_owned(),
-            reason: "must be at least 1".to_owned(),
-        }),
-        n => Ok(n),
     }
 }
 

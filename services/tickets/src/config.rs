@@ -18,20 +18,10 @@ pub struct TicketsConfig {
 impl TicketsConfig {
     /// Every service's settings and `MAX_LISTINGS_PER_HOUR`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let name = "MAX_LISTINGS_PER_HOUR";
-        let max_listings_per_hour = match env.parse_or(name, DEFAULT_MAX_LISTINGS_PER_HOUR)? {
-            0 => {
-                return Err(ConfigError::Invalid {
-                    name: name.to_owned(),
-                    value: "0".to_owned(),
-                    reason: "must be at least 1".to_owned(),
-                });
-            }
-            n => n,
-        };
         Ok(Self {
             service: ServiceConfig::from_env(env, common::catalogue::TICKETS.name, DEFAULT_PORT)?,
-            max_listings_per_hour,
+            max_listings_per_hour: env
+                .at_least_one_or("MAX_LISTINGS_PER_HOUR", DEFAULT_MAX_LISTINGS_PER_HOUR)?,
         })
     }
 }
