@@ -2,17 +2,10 @@
 //! and (on the server) the backend-for-frontend client that calls the services through the
 //! ingress with the browser's session cookie.
 
+pub use contract::api::ErrorItem;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-
-/// One entry of the services' common error body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorItem {
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
 
 /// Why a server function failed, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -120,7 +113,9 @@ pub mod backend {
     use serde::Serialize;
     use serde::de::DeserializeOwned;
 
-    use super::{AppError, ErrorItem};
+    use contract::api::ErrorBody;
+
+    use super::AppError;
     use crate::session::SESSION_COOKIE;
 
     /// The ingress client, provided as context to every render and server function.
@@ -150,11 +145,6 @@ pub mod backend {
                 .map_err(|e| format!("building the HTTP client: {e}"))?;
             Ok(Self { client, base })
         }
-    }
-
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        errors: Vec<ErrorItem>,
     }
 
     /// `GET path` and parse the JSON answer.

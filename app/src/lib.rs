@@ -3,7 +3,7 @@
 
 pub mod api;
 pub mod components;
-pub mod model;
+pub mod format;
 pub mod pages;
 pub mod session;
 

@@ -1,33 +1,25 @@
 //! Who is signed in: read from `GET /api/users/currentuser` while the page renders on the
 //! server (so the first HTML is already right) and again after sign-in or sign-out.
 
+use contract::api::SessionUser;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::api::AppError;
 
 /// The cookie the services keep the session in.
 pub const SESSION_COOKIE: &str = "session";
 
-/// The signed-in user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: String,
-    pub email: String,
-}
+/// The signed-in user, as the session says.
+pub type User = SessionUser;
 
 #[server(prefix = "/_fn", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
-    #[derive(Deserialize)]
-    struct Body {
-        #[serde(rename = "currentUser")]
-        current_user: Option<User>,
-    }
     // Without a session cookie nobody is signed in: no need to ask.
     if !crate::api::backend::sends_cookie(SESSION_COOKIE) {
         return Ok(None);
     }
-    let body: Body = crate::api::backend::get("/api/users/currentuser").await?;
+    let body: contract::api::CurrentUser =
+        crate::api::backend::get(contract::routes::CURRENT_USER).await?;
     Ok(body.current_user)
 }
 

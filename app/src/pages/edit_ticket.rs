@@ -1,5 +1,7 @@
 //! `/tickets/:id/edit`: the owner edits title and price while the ticket is not locked.
 
+use contract::api::Ticket;
+use contract::{TicketId, TicketStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -9,19 +11,18 @@ use crate::api::AppError;
 use crate::components::form::{Field, FormErrors, SubmitButton, field_error, form_errors};
 use crate::components::require_user::RequireUser;
 use crate::components::status::ErrorPage;
-use crate::model::{Ticket, TicketStatus};
 use crate::session::User;
 
 #[server(prefix = "/_fn", endpoint = "update_ticket")]
-pub async fn update_ticket(id: String, title: String, price: String) -> Result<Ticket, AppError> {
-    if !crate::model::is_plausible_id(&id) {
+pub async fn update_ticket(id: TicketId, title: String, price: String) -> Result<Ticket, AppError> {
+    if !id.is_well_formed() {
         return Err(AppError::NotFound);
     }
-    let ticket: Ticket = crate::api::backend::put(
-        &format!("/api/tickets/{id}"),
-        &serde_json::json!({ "title": title, "price": crate::model::price_json(&price) }),
-    )
-    .await?;
+    let form = contract::api::TicketForm {
+        title,
+        price: contract::PriceText(price),
+    };
+    let ticket: Ticket = crate::api::backend::put(&contract::routes::ticket(&id), &form).await?;
     leptos_axum::redirect(&format!("/tickets/{id}"));
     Ok(ticket)
 }
@@ -36,7 +37,7 @@ pub fn EditTicketPage() -> impl IntoView {
 
 #[component]
 fn EditTicket(user: User) -> impl IntoView {
-    let id = route_id();
+    let id = route_id::<TicketId>();
     let ticket = Resource::new(move || id.get(), get_ticket);
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -75,7 +76,11 @@ fn EditForm(ticket: Ticket) -> impl IntoView {
     let value = action.value();
     let locked = ticket.status != TicketStatus::Available;
     let back = format!("/tickets/{}", ticket.id);
-    let (id, title, price) = (ticket.id, ticket.title, ticket.price.decimal());
+    let (id, title, price) = (
+        ticket.id.into_string(),
+        ticket.title,
+        ticket.price.to_string(),
+    );
     view! {
         <section class="card narrow">
             <h1>"Edit ticket"</h1>

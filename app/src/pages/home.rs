@@ -1,18 +1,39 @@
 //! `/`: the tickets for sale.
 
+use contract::{Price, TicketId, api};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
 
 use crate::api::AppError;
 use crate::components::status::ErrorPage;
-use crate::model::TicketSummary;
+use crate::format::dollars;
 
-/// The tickets for sale, as much of each as the page shows: every ticket's data also goes
-/// into the page for hydration, so the less of it the smaller and faster the page.
+/// What the page shows of a ticket for sale: every ticket's data also goes into the page
+/// for hydration, so the less of it the smaller and faster the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForSale {
+    pub id: TicketId,
+    pub title: String,
+    pub price: Price,
+}
+
+impl From<api::Ticket> for ForSale {
+    fn from(ticket: api::Ticket) -> Self {
+        Self {
+            id: ticket.id,
+            title: ticket.title,
+            price: ticket.price,
+        }
+    }
+}
+
+/// The tickets for sale, as much of each as the page shows.
 #[server(prefix = "/_fn", endpoint = "list_tickets")]
-pub async fn list_tickets() -> Result<Vec<TicketSummary>, AppError> {
-    crate::api::backend::get("/api/tickets").await
+pub async fn list_tickets() -> Result<Vec<ForSale>, AppError> {
+    let tickets: Vec<api::Ticket> = crate::api::backend::get(contract::routes::TICKETS).await?;
+    Ok(tickets.into_iter().map(ForSale::from).collect())
 }
 
 #[component]
@@ -49,12 +70,12 @@ pub fn HomePage() -> impl IntoView {
 /// tickets `<A>`'s path resolution and active-state tracking cost more than the rest of
 /// the card.
 #[component]
-fn TicketCard(ticket: TicketSummary) -> impl IntoView {
+fn TicketCard(ticket: ForSale) -> impl IntoView {
     let href = format!("/tickets/{}", ticket.id);
     view! {
         <li class="ticket-card card">
             <h2 class="ticket-title"><a href=href.clone()>{ticket.title}</a></h2>
-            <p class="price">{ticket.price.to_string()}</p>
+            <p class="price">{dollars(ticket.price)}</p>
             <a href=href class="button" aria-hidden="true" tabindex="-1">"View"</a>
         </li>
     }

@@ -1,20 +1,20 @@
 //! `/tickets/new`: list a ticket for sale (signed-in users).
 
+use contract::api::Ticket;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::AppError;
 use crate::components::form::{Field, FormErrors, SubmitButton, field_error, form_errors};
 use crate::components::require_user::RequireUser;
-use crate::model::Ticket;
 
 #[server(prefix = "/_fn", endpoint = "create_ticket")]
 pub async fn create_ticket(title: String, price: String) -> Result<Ticket, AppError> {
-    let ticket = crate::api::backend::post(
-        "/api/tickets",
-        &serde_json::json!({ "title": title, "price": crate::model::price_json(&price) }),
-    )
-    .await?;
+    let form = contract::api::TicketForm {
+        title,
+        price: contract::PriceText(price),
+    };
+    let ticket = crate::api::backend::post(contract::routes::TICKETS, &form).await?;
     leptos_axum::redirect("/");
     Ok(ticket)
 }

@@ -1,5 +1,6 @@
 //! `/orders`: the signed-in user's orders, newest first.
 
+use contract::api::Order;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -7,11 +8,11 @@ use leptos_router::components::A;
 use crate::api::AppError;
 use crate::components::require_user::RequireUser;
 use crate::components::status::ErrorPage;
-use crate::model::Order;
+use crate::format::dollars;
 
 #[server(prefix = "/_fn", endpoint = "list_orders")]
 pub async fn list_orders() -> Result<Vec<Order>, AppError> {
-    let mut orders: Vec<Order> = crate::api::backend::get("/api/orders").await?;
+    let mut orders: Vec<Order> = crate::api::backend::get(contract::routes::ORDERS).await?;
     orders.reverse();
     Ok(orders)
 }
@@ -48,7 +49,7 @@ fn OrderList() -> impl IntoView {
                                 {orders.into_iter().map(|order| view! {
                                     <tr>
                                         <td><A href=format!("/orders/{}", order.id)>{order.ticket.title}</A></td>
-                                        <td class="price-cell">{order.ticket.price.to_string()}</td>
+                                        <td class="price-cell">{dollars(order.ticket.price)}</td>
                                         <td><span class=format!("badge status-{}", order.status.as_str().replace(':', "-"))>{order.status.as_str()}</span></td>
                                     </tr>
                                 }).collect_view()}

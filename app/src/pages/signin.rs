@@ -1,5 +1,6 @@
 //! `/auth/signin`: sign in, then go to the page that asked for it (or the home page).
 
+use contract::api::User;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -7,7 +8,7 @@ use leptos_router::components::A;
 use super::credentials::{CredentialFields, next_param};
 use crate::api::AppError;
 use crate::components::form::{FormErrors, SubmitButton, field_error, form_errors};
-use crate::session::{User, use_session};
+use crate::session::use_session;
 
 #[server(prefix = "/_fn", endpoint = "signin")]
 pub async fn sign_in(
@@ -15,11 +16,8 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<User, AppError> {
-    let user = crate::api::backend::post(
-        "/api/users/signin",
-        &serde_json::json!({ "email": email, "password": password }),
-    )
-    .await?;
+    let credentials = contract::api::Credentials { email, password };
+    let user = crate::api::backend::post(contract::routes::SIGN_IN, &credentials).await?;
     leptos_axum::redirect(&super::credentials::safe_next(next.as_deref()));
     Ok(user)
 }

@@ -15,8 +15,8 @@ use crate::session::use_session;
 
 #[server(prefix = "/_fn", endpoint = "signout")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let _: serde_json::Value =
-        crate::api::backend::post("/api/users/signout", &serde_json::json!({})).await?;
+    use contract::api::SignedOut;
+    let _: SignedOut = crate::api::backend::post(contract::routes::SIGN_OUT, &SignedOut {}).await?;
     leptos_axum::redirect("/");
     Ok(())
 }

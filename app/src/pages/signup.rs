@@ -1,5 +1,6 @@
 //! `/auth/signup`: create an account, then go to the home page.
 
+use contract::api::User;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -7,15 +8,12 @@ use leptos_router::components::A;
 use super::credentials::CredentialFields;
 use crate::api::AppError;
 use crate::components::form::{FormErrors, SubmitButton, field_error, form_errors};
-use crate::session::{User, use_session};
+use crate::session::use_session;
 
 #[server(prefix = "/_fn", endpoint = "signup")]
 pub async fn sign_up(email: String, password: String) -> Result<User, AppError> {
-    let user = crate::api::backend::post(
-        "/api/users/signup",
-        &serde_json::json!({ "email": email, "password": password }),
-    )
-    .await?;
+    let credentials = contract::api::Credentials { email, password };
+    let user = crate::api::backend::post(contract::routes::SIGN_UP, &credentials).await?;
     leptos_axum::redirect("/");
     Ok(user)
 }

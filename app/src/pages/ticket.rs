@@ -1,6 +1,8 @@
 //! `/tickets/:id`: a ticket's title, price and status; its owner can edit it while it is
 //! not locked.
 
+use contract::api::{Order, Ticket};
+use contract::{TicketId, TicketStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -9,27 +11,30 @@ use leptos_router::hooks::use_params_map;
 use crate::api::AppError;
 use crate::components::form::{FormErrors, SubmitButton, form_errors};
 use crate::components::status::ErrorPage;
-use crate::model::{Order, Ticket, TicketStatus};
+use crate::format::{dollars, ticket_status};
 use crate::session::use_session;
 
 #[server(prefix = "/_fn", endpoint = "get_ticket")]
-pub async fn get_ticket(id: String) -> Result<Ticket, AppError> {
-    if !crate::model::is_plausible_id(&id) {
+pub async fn get_ticket(id: TicketId) -> Result<Ticket, AppError> {
+    if !id.is_well_formed() {
         return Err(AppError::NotFound);
     }
-    crate::api::backend::get(&format!("/api/tickets/{id}")).await
+    crate::api::backend::get(&contract::routes::ticket(&id)).await
 }
 
 /// Reserves the ticket; the buyer continues on the order page. A signed-out visitor is sent
 /// to sign in first and brought back here.
 #[server(prefix = "/_fn", endpoint = "create_order")]
-pub async fn create_order(ticket_id: String) -> Result<Order, AppError> {
+pub async fn create_order(ticket_id: TicketId) -> Result<Order, AppError> {
+    let well_formed = ticket_id.is_well_formed();
+    let order = contract::api::NewOrder {
+        ticket_id: ticket_id.clone(),
+    };
     let result: Result<Order, AppError> =
-        crate::api::backend::post("/api/orders", &serde_json::json!({ "ticketId": ticket_id }))
-            .await;
+        crate::api::backend::post(contract::routes::ORDERS, &order).await;
     match &result {
         Ok(order) => leptos_axum::redirect(&format!("/orders/{}", order.id)),
-        Err(AppError::Unauthorized) if crate::model::is_plausible_id(&ticket_id) => {
+        Err(AppError::Unauthorized) if well_formed => {
             leptos_axum::redirect(&format!("/auth/signin?next=/tickets/{ticket_id}"));
         }
         Err(_) => {}
@@ -37,15 +42,18 @@ pub async fn create_order(ticket_id: String) -> Result<Order, AppError> {
     result
 }
 
-/// The `:id` of the current route.
-pub fn route_id() -> Signal<String> {
+/// The `:id` of the current route, as the id type of the page's record.
+pub fn route_id<Id>() -> Signal<Id>
+where
+    Id: From<String> + Clone + Send + Sync + 'static,
+{
     let params = use_params_map();
-    Signal::derive(move || params.read().get("id").unwrap_or_default())
+    Signal::derive(move || Id::from(params.read().get("id").unwrap_or_default()))
 }
 
 #[component]
 pub fn TicketPage() -> impl IntoView {
-    let id = route_id();
+    let id = route_id::<TicketId>();
     let ticket = Resource::new(move || id.get(), get_ticket);
     let session = use_session();
     let page = move || {
@@ -84,16 +92,16 @@ fn TicketDetails(ticket: Ticket, is_owner: bool, signed_in: bool) -> impl IntoVi
         TicketStatus::Sold => "This ticket has been sold.",
         _ => "This ticket is reserved by another buyer right now.",
     });
-    let status_class = format!("badge status-{}", ticket.status.label().to_lowercase());
+    let status_class = format!("badge status-{}", ticket.status.as_str());
     view! {
         <Title text=ticket.title.clone()/>
         <article class="card ticket-detail">
             <h1>{ticket.title.clone()}</h1>
             <dl class="facts">
                 <dt>"Price"</dt>
-                <dd class="price">{ticket.price.to_string()}</dd>
+                <dd class="price">{dollars(ticket.price)}</dd>
                 <dt>"Status"</dt>
-                <dd><span class=status_class>{ticket.status.label()}</span></dd>
+                <dd><span class=status_class>{ticket_status(ticket.status)}</span></dd>
             </dl>
             <div class="actions">
                 {purchase}
@@ -110,11 +118,11 @@ fn TicketDetails(ticket: Ticket, is_owner: bool, signed_in: bool) -> impl IntoVi
 }
 
 #[component]
-fn PurchaseForm(ticket_id: String) -> impl IntoView {
+fn PurchaseForm(ticket_id: TicketId) -> impl IntoView {
     let action = ServerAction::<CreateOrder>::new();
     view! {
         <ActionForm action=action attr:class="purchase">
-            <input type="hidden" name="ticket_id" value=ticket_id/>
+            <input type="hidden" name="ticket_id" value=ticket_id.into_string()/>
             <SubmitButton label="Purchase" pending_label="Reserving…" pending=action.pending()/>
             <FormErrors errors=form_errors(action.value(), &[])/>
         </ActionForm>

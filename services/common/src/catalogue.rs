@@ -17,17 +17,17 @@ pub struct Backend {
 pub const AUTH: Backend = Backend {
     name: "auth",
     default_port: 3001,
-    api_prefix: Some("/api/users"),
+    api_prefix: Some(contract::routes::USERS),
 };
 pub const TICKETS: Backend = Backend {
     name: "tickets",
     default_port: 3002,
-    api_prefix: Some("/api/tickets"),
+    api_prefix: Some(contract::routes::TICKETS),
 };
 pub const ORDERS: Backend = Backend {
     name: "orders",
     default_port: 3003,
-    api_prefix: Some("/api/orders"),
+    api_prefix: Some(contract::routes::ORDERS),
 };
 /// No public API: it only consumes and publishes events.
 pub const EXPIRATION: Backend = Backend {
@@ -38,7 +38,7 @@ pub const EXPIRATION: Backend = Backend {
 pub const PAYMENTS: Backend = Backend {
     name: "payments",
     default_port: 3005,
-    api_prefix: Some("/api/payments"),
+    api_prefix: Some(contract::routes::PAYMENTS),
 };
 
 /// Every backend service, in start order.

@@ -325,9 +325,9 @@ pub fn new_id() -> String {
 }
 
 /// Whether `id` looks like an id [`new_id`] made, so that a path segment can be checked
-/// before it reaches a query.
+/// before it reaches a query ([`contract::ids::is_well_formed`]).
 pub fn is_valid_id(id: &str) -> bool {
-    id.len() == 26 && ulid::Ulid::from_string(&id.to_ascii_uppercase()).is_ok()
+    contract::ids::is_well_formed(id)
 }
 
 #[cfg(test)]

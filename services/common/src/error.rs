@@ -12,32 +12,8 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 
-/// The JSON body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub errors: Vec<ErrorItem>,
-}
-
-/// One entry of [`ErrorBody`]; `field` is present only for validation errors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorItem {
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-impl ErrorBody {
-    pub fn message(message: impl Into<String>) -> Self {
-        Self {
-            errors: vec![ErrorItem {
-                message: message.into(),
-                field: None,
-            }],
-        }
-    }
-}
+pub use contract::api::{ErrorBody, ErrorItem};
 
 /// A validation failure of one request field.
 #[derive(Debug, Clone, PartialEq, Eq)]

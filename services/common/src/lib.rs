@@ -8,7 +8,8 @@ pub mod config;
 pub mod db;
 pub mod deadletter;
 pub mod error;
-pub mod events;
+/// The event catalogue: [`contract::events`].
+pub use contract::events;
 pub mod extract;
 pub mod http;
 pub mod money;
@@ -20,6 +21,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use contract;
 pub use error::{ApiError, FieldError};
 
 /// The allocator the `service` and web server binaries install (`#[global_allocator]`):

@@ -28,6 +28,17 @@ pub struct Claims {
     pub exp: i64,
 }
 
+impl From<Claims> for contract::api::SessionUser {
+    fn from(claims: Claims) -> Self {
+        Self {
+            id: claims.id.into(),
+            email: claims.email,
+            iat: claims.iat,
+            exp: claims.exp,
+        }
+    }
+}
+
 /// Mints and verifies session tokens and builds the session cookie.
 #[derive(Clone)]
 pub struct SessionKeys {

@@ -2,7 +2,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use common::bus::ListenOptions;
-use common::config::ServiceConfig;
 use common::events::{OrderCancelled, OrderCompleted, OrderCreated};
 use common::service::{App, Service};
 
@@ -17,15 +16,15 @@ use crate::store;
 pub type Application = App<Scheduler>;
 
 pub async fn build(config: ExpirationConfig) -> anyhow::Result<Application> {
-    build_with(config.service, ListenOptions::default()).await
+    build_with(config, ListenOptions::default()).await
 }
 
 /// As [`build`], with consumer settings (tests shorten the waits).
 pub async fn build_with(
-    config: ServiceConfig,
+    config: ExpirationConfig,
     listen: ListenOptions,
 ) -> anyhow::Result<Application> {
-    let mut service = Service::start(config, store::SCHEMA).await?;
+    let mut service = Service::start(config.service, store::SCHEMA).await?;
     service.listen_options = listen;
     let scheduler = Scheduler::new(service.outbox.clone());
     let db = service.db.clone();

@@ -1,12 +1,12 @@
 //! Orders: the record, its status changes and its JSON.
 
+use common::contract::api;
 use common::events::{CancelReason, OrderStatus};
 use common::money::Price;
-use serde::Serialize;
 use time::OffsetDateTime;
 
 /// The ticket as the order saw it when it was priced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedTicket {
     pub id: String,
     pub title: String,
@@ -48,29 +48,20 @@ impl Order {
 }
 
 /// The order's JSON (docs/spec.md §6).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderBody {
-    pub id: String,
-    pub user_id: String,
-    pub status: OrderStatus,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    pub version: u64,
-    pub ticket: PricedTicket,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancel_reason: Option<CancelReason>,
-}
-
-impl From<Order> for OrderBody {
+impl From<Order> for api::Order {
     fn from(order: Order) -> Self {
         Self {
-            id: order.id,
-            user_id: order.user_id,
+            id: order.id.into(),
+            user_id: order.user_id.into(),
             status: order.status,
-            expires_at: order.expires_at,
+            expires_at: order.expires_at.into(),
             version: order.version,
-            ticket: order.ticket,
+            ticket: api::OrderTicket {
+                id: order.ticket.id.into(),
+                title: order.ticket.title,
+                price: order.ticket.price,
+                version: order.ticket.version,
+            },
             cancel_reason: order.cancel_reason,
         }
     }
@@ -117,12 +108,12 @@ mod tests {
     #[test]
     fn the_json_uses_the_spec_names() {
         assert_eq!(
-            serde_json::to_value(OrderBody::from(order())).unwrap(),
+            serde_json::to_value(api::Order::from(order())).unwrap(),
             json!({"id": "o1", "userId": "u1", "status": "created",
                    "expiresAt": "2027-01-15T08:00:00Z", "version": 0,
                    "ticket": {"id": "t1", "title": "Concert", "price": 10.5, "version": 3}})
         );
-        let cancelled = serde_json::to_value(OrderBody::from(
+        let cancelled = serde_json::to_value(api::Order::from(
             order().cancelled(CancelReason::PriceChanged),
         ))
         .unwrap();

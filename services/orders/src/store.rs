@@ -59,7 +59,7 @@ const OPEN: [OrderStatus; 2] = [OrderStatus::Created, OrderStatus::AwaitingPayme
 pub struct ReplicaTicket {
     pub id: String,
     pub title: String,
-    pub price: i64,
+    pub price: Price,
     pub user_id: String,
     pub version: i64,
     /// The order the tickets service last said holds the ticket.
@@ -84,7 +84,7 @@ pub async fn replica_ticket(db: &Db, id: &str) -> Result<Option<ReplicaTicket>, 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
 pub struct TicketVersion {
     pub title: String,
-    pub price: i64,
+    pub price: Price,
     pub user_id: String,
     pub version: i64,
     /// The order the tickets service says holds the ticket.

@@ -14,7 +14,7 @@ use crate::store;
 pub async fn refund_if_cancelled(state: &AppState, order_id: &str) -> anyhow::Result<bool> {
     let cancelled = store::order(&state.db, order_id)
         .await?
-        .is_some_and(|o| o.status() == Some(OrderStatus::Cancelled));
+        .is_some_and(|o| o.status == OrderStatus::Cancelled);
     if !cancelled {
         return Ok(false);
     }

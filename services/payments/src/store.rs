@@ -4,6 +4,7 @@
 
 use common::db::{Db, DbError, RecordId, is_conflict, retry_while};
 use common::events::{OrderStatus, PaymentCreated};
+use common::money::Price;
 use common::outbox::{Outbox, Tx};
 use surrealdb::types::SurrealValue;
 
@@ -57,15 +58,9 @@ DEFINE INDEX IF NOT EXISTS payment_order ON payment FIELDS order_id UNIQUE;
 pub struct ReplicaOrder {
     pub id: String,
     pub user_id: String,
-    pub price: i64,
-    pub status: String,
+    pub price: Price,
+    pub status: OrderStatus,
     pub version: i64,
-}
-
-impl ReplicaOrder {
-    pub fn status(&self) -> Option<OrderStatus> {
-        OrderStatus::parse(&self.status)
-    }
 }
 
 fn order_record(id: &str) -> RecordId {
@@ -86,15 +81,15 @@ pub async fn order(db: &Db, id: &str) -> Result<Option<ReplicaOrder>, DbError> {
 #[derive(Debug, Clone, SurrealValue)]
 pub struct OrderVersion {
     pub user_id: String,
-    pub price: i64,
-    pub status: String,
+    pub price: Price,
+    pub status: OrderStatus,
     pub version: i64,
 }
 
 /// What a later version of an order changes: its status.
 #[derive(Debug, Clone, SurrealValue)]
 pub struct StatusVersion {
-    pub status: String,
+    pub status: OrderStatus,
     pub version: i64,
 }
 

@@ -33,7 +33,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use common::db::new_id;
-use common::events::OrderStatus;
 
 use crate::gateway::{FoundCharge, GatewayError};
 use crate::refunds::refund_if_cancelled;
@@ -76,7 +75,7 @@ pub async fn pay(state: &AppState, order: &ReplicaOrder, token: String) -> anyho
     let attempt = Attempt {
         order_id: order.id.clone(),
         number: 0,
-        amount: order.price,
+        amount: order.price.cents(),
         currency: "usd".to_owned(),
         source: token,
         description: format!("GitTix order {}", order.id),
@@ -322,12 +321,9 @@ async fn refund_strays(
 
 /// Whether the order is open for payment in the replica.
 async fn is_open(state: &AppState, order_id: &str) -> anyhow::Result<bool> {
-    Ok(store::order(&state.db, order_id).await?.is_some_and(|o| {
-        matches!(
-            o.status(),
-            Some(OrderStatus::Created | OrderStatus::AwaitingPayment)
-        )
-    }))
+    Ok(store::order(&state.db, order_id)
+        .await?
+        .is_some_and(|o| o.status.is_open()))
 }
 
 /// Refunds the charges set aside as strays (charges no order keeps); what fails stays for

@@ -13,6 +13,10 @@ pub struct TicketsConfig {
     /// `MAX_LISTINGS_PER_HOUR` (default 20, at least 1): how many tickets one user may list
     /// in any hour; the next listing is refused with 429 and `Retry-After`.
     pub max_listings_per_hour: u32,
+    /// How long an instance keeps its serialised ticket list before reading it again
+    /// ([`crate::listing::MAX_AGE`]; not a variable: tests lengthen it to see that events
+    /// alone keep the list current).
+    pub listing_max_age: std::time::Duration,
 }
 
 impl TicketsConfig {
@@ -22,6 +26,7 @@ impl TicketsConfig {
             service: ServiceConfig::from_env(env, common::catalogue::TICKETS.name, DEFAULT_PORT)?,
             max_listings_per_hour: env
                 .at_least_one_or("MAX_LISTINGS_PER_HOUR", DEFAULT_MAX_LISTINGS_PER_HOUR)?,
+            listing_max_age: crate::listing::MAX_AGE,
         })
     }
 }

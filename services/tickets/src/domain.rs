@@ -1,9 +1,10 @@
 //! Tickets: parsed input, the stored record and its JSON.
 
 use common::FieldError;
+use common::contract::TicketStatus;
+use common::contract::api;
 use common::extract::{Field, field_str};
 use common::money::Price;
-use serde::Serialize;
 
 /// The longest title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -39,15 +40,6 @@ impl Title {
     }
 }
 
-/// Whether a ticket can be bought.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Available,
-    Reserved,
-    Sold,
-}
-
 /// A ticket as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
@@ -66,46 +58,33 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    pub fn status(&self) -> Status {
+    pub fn status(&self) -> TicketStatus {
         if self.sold {
-            Status::Sold
+            TicketStatus::Sold
         } else if self.order_id.is_some() {
-            Status::Reserved
+            TicketStatus::Reserved
         } else {
-            Status::Available
+            TicketStatus::Available
         }
     }
 
     /// Locked: reserved by an order or sold. Only an unlocked ticket can be edited or bought.
     pub fn is_locked(&self) -> bool {
-        self.status() != Status::Available
+        self.status() != TicketStatus::Available
     }
 }
 
 /// The ticket's JSON (docs/spec.md §5).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TicketBody {
-    pub id: String,
-    pub title: String,
-    pub price: Price,
-    pub user_id: String,
-    pub version: u64,
-    pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-}
-
-impl From<Ticket> for TicketBody {
+impl From<Ticket> for api::Ticket {
     fn from(ticket: Ticket) -> Self {
         Self {
             status: ticket.status(),
-            id: ticket.id,
+            id: ticket.id.into(),
             title: ticket.title,
             price: ticket.price,
-            user_id: ticket.user_id,
+            user_id: ticket.user_id.into(),
             version: ticket.version,
-            order_id: ticket.order_id,
+            order_id: ticket.order_id.map(Into::into),
         }
     }
 }
@@ -170,22 +149,22 @@ mod tests {
 
     #[test]
     fn status_follows_the_lock() {
-        assert_eq!(ticket(None, false).status(), Status::Available);
-        assert_eq!(ticket(Some("o"), false).status(), Status::Reserved);
-        assert_eq!(ticket(Some("o"), true).status(), Status::Sold);
+        assert_eq!(ticket(None, false).status(), TicketStatus::Available);
+        assert_eq!(ticket(Some("o"), false).status(), TicketStatus::Reserved);
+        assert_eq!(ticket(Some("o"), true).status(), TicketStatus::Sold);
         assert!(ticket(Some("o"), false).is_locked());
         assert!(!ticket(None, false).is_locked());
     }
 
     #[test]
     fn the_json_uses_the_spec_names() {
-        let body = serde_json::to_value(TicketBody::from(ticket(Some("o1"), false))).unwrap();
+        let body = serde_json::to_value(api::Ticket::from(ticket(Some("o1"), false))).unwrap();
         assert_eq!(
             body,
             json!({"id": "t", "title": "x", "price": 1, "userId": "u", "version": 0,
                    "status": "reserved", "orderId": "o1"})
         );
-        let body = serde_json::to_value(TicketBody::from(ticket(None, false))).unwrap();
+        let body = serde_json::to_value(api::Ticket::from(ticket(None, false))).unwrap();
         assert!(body.get("orderId").is_none());
     }
 }

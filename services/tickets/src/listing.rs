@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use common::bus::Bus;
+use common::contract::api;
 use common::events::{Event, TicketCreated, TicketUpdated};
 use common::outbox::Outbox;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::TicketBody;
 use crate::error::TicketsError;
 use crate::store;
 
@@ -88,7 +88,7 @@ impl Listing {
         }
         let (stamp, read_at) = (self.stamp(), Instant::now());
         let tickets = store::list_available(self.outbox.db()).await?;
-        let bodies: Vec<TicketBody> = tickets.into_iter().map(Into::into).collect();
+        let bodies: Vec<api::Ticket> = tickets.into_iter().map(Into::into).collect();
         let body =
             Bytes::from(serde_json::to_vec(&bodies).expect("ticket bodies always serialise"));
         *self.kept.write().unwrap_or_else(|e| e.into_inner()) = Some(Kept {

@@ -5,12 +5,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json as AxumJson, Router};
+use common::contract::{api, routes};
 use common::db::{self, new_id};
 use common::error::collect_fields;
 use common::extract::{Field, Json};
 use common::session::{CurrentUser, SessionKeys};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 
 use crate::domain::{Email, GivenPassword, NewPassword};
 use crate::error::AuthError;
@@ -21,10 +21,10 @@ use crate::store;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/users/signup", post(signup))
-        .route("/api/users/signin", post(signin))
-        .route("/api/users/signout", post(signout))
-        .route("/api/users/currentuser", get(current_user))
+        .route(routes::SIGN_UP, post(signup))
+        .route(routes::SIGN_IN, post(signin))
+        .route(routes::SIGN_OUT, post(signout))
+        .route(routes::CURRENT_USER, get(current_user))
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,18 +33,15 @@ pub struct CredentialsBody {
     password: Field,
 }
 
-#[derive(Debug, Serialize)]
-struct UserBody<'a> {
-    id: &'a str,
-    email: &'a str,
-}
-
 fn signed_in(status: StatusCode, keys: &SessionKeys, id: &str, email: &str) -> Response {
     let token = keys.mint(id, email);
     (
         status,
         [(header::SET_COOKIE, keys.session_cookie(&token))],
-        AxumJson(UserBody { id, email }),
+        AxumJson(api::User {
+            id: id.into(),
+            email: email.to_owned(),
+        }),
     )
         .into_response()
 }
@@ -115,12 +112,15 @@ async fn signin(
 async fn signout(State(keys): State<SessionKeys>) -> Response {
     (
         [(header::SET_COOKIE, keys.clear_cookie())],
-        AxumJson(json!({})),
+        AxumJson(api::SignedOut {}),
     )
         .into_response()
 }
 
 #[tracing::instrument(skip_all)]
 async fn current_user(CurrentUser(user): CurrentUser) -> Response {
-    AxumJson(json!({ "currentUser": user })).into_response()
+    AxumJson(api::CurrentUser {
+        current_user: user.map(Into::into),
+    })
+    .into_response()
 }

@@ -3,6 +3,7 @@ use std::time::Duration;
 use auth::config::AuthConfig;
 use auth::limits::{Limits, SignupLimits};
 use auth::password::{Cost, HashLimits, Hasher};
+use common::contract::routes;
 use common::db::DbConfig;
 use common::session::SessionKeys;
 use common::testing::NatsServer;
@@ -101,7 +102,7 @@ impl TestApp {
 
     pub async fn signup(&self, body: &Value) -> Response {
         self.client
-            .post(self.url("/api/users/signup"))
+            .post(self.url(routes::SIGN_UP))
             .json(body)
             .send()
             .await
@@ -111,7 +112,7 @@ impl TestApp {
     /// Signs up as a client at `address` (the ingress's `X-Real-IP`).
     pub async fn signup_from(&self, address: &str, body: &Value) -> Response {
         self.client
-            .post(self.url("/api/users/signup"))
+            .post(self.url(routes::SIGN_UP))
             .header("x-real-ip", address)
             .json(body)
             .send()
@@ -121,7 +122,7 @@ impl TestApp {
 
     pub async fn signin(&self, body: &Value) -> Response {
         self.client
-            .post(self.url("/api/users/signin"))
+            .post(self.url(routes::SIGN_IN))
             .json(body)
             .send()
             .await
@@ -129,7 +130,7 @@ impl TestApp {
     }
 
     pub async fn signout(&self, cookie: Option<&str>) -> Response {
-        let mut request = self.client.post(self.url("/api/users/signout"));
+        let mut request = self.client.post(self.url(routes::SIGN_OUT));
         if let Some(cookie) = cookie {
             request = request.header(COOKIE, cookie);
         }
@@ -137,7 +138,7 @@ impl TestApp {
     }
 
     pub async fn current_user(&self, cookie: Option<&str>) -> Value {
-        let mut request = self.client.get(self.url("/api/users/currentuser"));
+        let mut request = self.client.get(self.url(routes::CURRENT_USER));
         if let Some(cookie) = cookie {
             request = request.header(COOKIE, cookie);
         }

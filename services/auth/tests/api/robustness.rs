@@ -1,3 +1,4 @@
+use common::contract::routes;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -11,7 +12,7 @@ async fn malformed_json_is_a_400_in_the_common_shape() {
         b"{\"email\": \"a@b.co\",}",
     ] {
         let response = app
-            .post_raw("/api/users/signup", "application/json", body.to_vec())
+            .post_raw(routes::SIGN_UP, "application/json", body.to_vec())
             .await;
         assert_eq!(response.status(), 400);
         assert_eq!(
@@ -26,7 +27,7 @@ async fn a_body_that_is_not_an_object_is_a_400() {
     let app = TestApp::spawn().await;
     for body in ["[]", "\"a@b.co\"", "42", "null"] {
         let response = app
-            .post_raw("/api/users/signin", "application/json", body.into())
+            .post_raw(routes::SIGN_IN, "application/json", body.into())
             .await;
         assert_eq!(response.status(), 400, "{body}");
         assert_eq!(errors(response).await.len(), 1);
@@ -38,7 +39,7 @@ async fn a_wrong_content_type_is_a_415_in_the_common_shape() {
     let app = TestApp::spawn().await;
     let response = app
         .post_raw(
-            "/api/users/signup",
+            routes::SIGN_UP,
             "text/plain",
             br#"{"email":"a@b.co","password":"pass"}"#.to_vec(),
         )
@@ -57,7 +58,7 @@ async fn a_body_over_one_mebibyte_is_a_413() {
         serde_json::to_vec(&json!({"email": "a".repeat(1024 * 1024 + 1), "password": "pass"}))
             .unwrap();
     let response = app
-        .post_raw("/api/users/signup", "application/json", body)
+        .post_raw(routes::SIGN_UP, "application/json", body)
         .await;
     assert_eq!(response.status(), 413);
     assert_eq!(errors(response).await, [message("Request body too large")]);
@@ -77,7 +78,7 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_common_shape() {
 
     let response = app
         .client
-        .get(app.url("/api/users/signup"))
+        .get(app.url(routes::SIGN_UP))
         .send()
         .await
         .unwrap();

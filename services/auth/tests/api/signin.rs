@@ -1,3 +1,4 @@
+use common::contract::routes;
 use std::time::Duration;
 
 use auth::limits::Limits;
@@ -104,7 +105,7 @@ async fn a_signin_sent_from_another_site_is_refused_with_403_and_sets_no_cookie(
     ] {
         let response = app
             .client
-            .post(app.url("/api/users/signin"))
+            .post(app.url(routes::SIGN_IN))
             .header(name, value)
             .json(&credentials)
             .send()
@@ -120,7 +121,7 @@ async fn a_signin_sent_from_another_site_is_refused_with_403_and_sets_no_cookie(
     // From our own pages it works as ever.
     let response = app
         .client
-        .post(app.url("/api/users/signin"))
+        .post(app.url(routes::SIGN_IN))
         .header("sec-fetch-site", "same-origin")
         .json(&credentials)
         .send()

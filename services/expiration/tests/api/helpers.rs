@@ -6,6 +6,7 @@ use common::db::{Db, DbConfig, new_id};
 use common::events::{Event, OrderCreated, OrderStatus, OrderedTicket};
 use common::money::Price;
 use common::testing::{NatsServer, published};
+use expiration::config::ExpirationConfig;
 use expiration::scheduler::Scheduler;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -43,7 +44,10 @@ pub fn config(nats: &NatsServer, db: DbConfig) -> ServiceConfig {
 
 pub async fn start(nats: &NatsServer, db: DbConfig) -> Running {
     common::telemetry::init_for_tests();
-    let app = expiration::startup::build_with(config(nats, db), Default::default())
+    let config = ExpirationConfig {
+        service: config(nats, db),
+    };
+    let app = expiration::startup::build_with(config, Default::default())
         .await
         .expect("the app builds");
     let (scheduler, db, shutdown) = (app.extra().clone(), app.db(), app.shutdown_token());

@@ -15,7 +15,7 @@ impl Listener<TicketCreated> for ReplicateCreatedTicket {
     async fn handle(&self, ticket: TicketCreated, _: &Delivery) -> anyhow::Result<Outcome> {
         let row = TicketVersion {
             title: ticket.title,
-            price: ticket.price.cents(),
+            price: ticket.price,
             user_id: ticket.user_id,
             version: i64::try_from(ticket.version)
                 .map_err(|_| common::bus::poison("the ticket's version is out of range"))?,

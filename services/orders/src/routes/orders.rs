@@ -5,23 +5,23 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use common::FieldError;
+use common::contract::{api, routes};
 use common::db::{self, new_id};
 use common::events::{CancelReason, OrderStatus};
 use common::extract::{Field, Json, Path, field_str};
-use common::money::Price;
 use common::session::RequireAuth;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::domain::{Order, OrderBody, PricedTicket, expiry};
+use crate::domain::{Order, PricedTicket, expiry};
 use crate::error::OrdersError;
 use crate::startup::AppState;
 use crate::store;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/orders", get(list).post(create))
-        .route("/api/orders/{id}", get(show).delete(cancel))
+        .route(routes::ORDERS, get(list).post(create))
+        .route(routes::ORDER, get(show).delete(cancel))
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,7 +45,7 @@ async fn create(
     State(state): State<AppState>,
     RequireAuth(user): RequireAuth,
     Json(input): Json<OrderInput>,
-) -> Result<(StatusCode, Json<OrderBody>), OrdersError> {
+) -> Result<(StatusCode, Json<api::Order>), OrdersError> {
     let ticket_id = ticket_id(&input)?;
     if !db::is_valid_id(&ticket_id) {
         return Err(OrdersError::NotFound);
@@ -64,8 +64,7 @@ async fn create(
             expires_at: expiry(OffsetDateTime::now_utc(), state.window),
             version: 0,
             ticket: PricedTicket {
-                price: Price::from_cents(ticket.price)
-                    .map_err(|_| OrdersError::Db(db::DbError::internal("replica price".into())))?,
+                price: ticket.price,
                 version: u64::try_from(ticket.version).unwrap_or_default(),
                 id: ticket.id,
                 title: ticket.title,
@@ -100,7 +99,7 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     RequireAuth(user): RequireAuth,
-) -> Result<Json<Vec<OrderBody>>, OrdersError> {
+) -> Result<Json<Vec<api::Order>>, OrdersError> {
     let orders = store::orders_of(&state.db, &user.id).await?;
     Ok(Json(orders.into_iter().map(Into::into).collect()))
 }
@@ -124,7 +123,7 @@ async fn show(
     State(state): State<AppState>,
     RequireAuth(user): RequireAuth,
     Path(id): Path<String>,
-) -> Result<Json<OrderBody>, OrdersError> {
+) -> Result<Json<api::Order>, OrdersError> {
     Ok(Json(owned(&state, &id, &user.id).await?.into()))
 }
 

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use common::bus::{Bus, ListenOptions};
+use common::contract::routes;
 use common::db::{Db, DbConfig, new_id};
 use common::events::{Event, TicketCreated, TicketUpdated};
 use common::money::Price;
@@ -70,12 +71,12 @@ impl TestApp {
 
     pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {
         self.api
-            .send(Method::POST, "/api/orders", user, Some(body))
+            .send(Method::POST, routes::ORDERS, user, Some(body))
             .await
     }
 
     pub async fn list(&self, user: Option<&User>) -> Response {
-        self.api.get("/api/orders", user).await
+        self.api.get(routes::ORDERS, user).await
     }
 
     pub async fn show(&self, user: Option<&User>, id: &str) -> Response {
@@ -152,7 +153,7 @@ impl TestApp {
             id: ticket_id.to_owned(),
             version: replica.version as u64 + 1,
             title: replica.title,
-            price: Price::from_cents(replica.price).unwrap(),
+            price: replica.price,
             user_id: replica.user_id,
             order_id: Some(order_id.to_owned()),
         })

@@ -56,7 +56,7 @@ async fn an_early_version_waits_for_the_one_before_it() {
         (replica.version == 3).then_some(replica)
     })
     .await;
-    assert_eq!(replica.price, 3000);
+    assert_eq!(replica.price.cents(), 3000);
 }
 
 #[tokio::test]
@@ -79,7 +79,7 @@ async fn duplicates_and_stale_versions_are_ignored() {
     })
     .await;
     let replica = app.replica(&id).await.unwrap();
-    assert_eq!(replica.price, 2000);
+    assert_eq!(replica.price.cents(), 2000);
 }
 
 #[tokio::test]

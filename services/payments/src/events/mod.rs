@@ -21,7 +21,7 @@ pub(crate) async fn apply(
     version: u64,
 ) -> Result<Outcome, DbError> {
     let row = StatusVersion {
-        status: status.as_str().to_owned(),
+        status,
         version: i64::try_from(version)
             .map_err(|_| DbError::internal(format!("order {order_id}: version out of range")))?,
     };

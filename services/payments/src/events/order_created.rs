@@ -15,8 +15,8 @@ impl Listener<OrderCreated> for ReplicateOrder {
     async fn handle(&self, order: OrderCreated, _: &Delivery) -> anyhow::Result<Outcome> {
         let row = OrderVersion {
             user_id: order.user_id,
-            price: order.ticket.price.cents(),
-            status: order.status.as_str().to_owned(),
+            price: order.ticket.price,
+            status: order.status,
             version: i64::try_from(order.version)
                 .map_err(|_| common::bus::poison("the order's version is out of range"))?,
         };

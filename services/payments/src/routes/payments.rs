@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use common::FieldError;
+use common::contract::{api, routes};
 use common::error::collect_fields;
 use common::events::OrderStatus;
 use common::extract::{Field, Json, field_str};
 use common::session::RequireAuth;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::PaymentsError;
 use crate::startup::AppState;
@@ -17,7 +18,7 @@ use crate::store;
 use crate::workflow::{self, Paid, Settled};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/payments", post(create))
+    Router::new().route(routes::PAYMENTS, post(create))
 }
 
 #[derive(Debug, Deserialize)]
@@ -25,14 +26,6 @@ pub struct PaymentInput {
     #[serde(rename = "orderId")]
     order_id: Field,
     token: Field,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentBody {
-    id: String,
-    order_id: String,
-    stripe_id: String,
 }
 
 fn required(field: &Field, name: &'static str, message: &str) -> Result<String, FieldError> {
@@ -50,7 +43,7 @@ async fn create(
     State(state): State<AppState>,
     RequireAuth(user): RequireAuth,
     Json(input): Json<PaymentInput>,
-) -> Result<(StatusCode, Json<PaymentBody>), PaymentsError> {
+) -> Result<(StatusCode, Json<api::Payment>), PaymentsError> {
     let (order_id, token) = collect_fields((
         required(&input.order_id, "orderId", "Order id is required"),
         required(&input.token, "token", "Token is required"),
@@ -64,10 +57,10 @@ async fn create(
     if order.user_id != user.id {
         return Err(PaymentsError::NotOwner);
     }
-    match order.status() {
-        Some(OrderStatus::Cancelled) => return Err(PaymentsError::Cancelled),
-        Some(OrderStatus::Complete) => return Err(PaymentsError::AlreadyPaid),
-        _ => {}
+    match order.status {
+        OrderStatus::Cancelled => return Err(PaymentsError::Cancelled),
+        OrderStatus::Complete => return Err(PaymentsError::AlreadyPaid),
+        OrderStatus::Created | OrderStatus::AwaitingPayment => {}
     }
     let payment = match workflow::pay(&state, &order, token).await? {
         Paid::Settled(Settled::Charged(payment)) => payment,
@@ -84,15 +77,15 @@ async fn create(
     // workflow has refunded the charge then.
     let cancelled = store::order(&state.db, &order_id)
         .await?
-        .is_some_and(|o| o.status() == Some(OrderStatus::Cancelled));
+        .is_some_and(|o| o.status == OrderStatus::Cancelled);
     if cancelled {
         return Err(PaymentsError::Cancelled);
     }
     Ok((
         StatusCode::CREATED,
-        Json(PaymentBody {
-            id: payment.id,
-            order_id,
+        Json(api::Payment {
+            id: payment.id.into(),
+            order_id: order_id.into(),
             stripe_id: payment.stripe_id,
         }),
     ))

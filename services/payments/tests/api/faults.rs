@@ -3,6 +3,7 @@
 //! holds exactly one charge, any other order none.
 
 use common::bus::dead_letters;
+use common::contract::routes;
 use common::events::PaymentCreated;
 use common::testing::eventually;
 use payments::gateway::Gateway;
@@ -24,7 +25,7 @@ async fn pay_and_hang_up(app: &TestApp, standin: &StripeStandIn, buyer: &User, o
     let request = app
         .api
         .http
-        .post(app.api.url("/api/payments"))
+        .post(app.api.url(routes::PAYMENTS))
         .header(reqwest::header::COOKIE, &buyer.cookie)
         .json(&pay_body(order, "tok_slow"))
         .send();

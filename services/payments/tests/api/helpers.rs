@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::bus::{Bus, ListenOptions};
+use common::contract::routes;
 use common::db::{Db, DbConfig, new_id};
 use common::events::{
     Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, TicketRef,
@@ -117,7 +118,7 @@ impl TestApp {
 
     pub async fn pay(&self, user: Option<&User>, body: &Value) -> Response {
         self.api
-            .send(Method::POST, "/api/payments", user, Some(body))
+            .send(Method::POST, routes::PAYMENTS, user, Some(body))
             .await
     }
 
@@ -160,7 +161,8 @@ impl TestApp {
         })
         .await;
         eventually("the cancellation in the replica", || async {
-            (store::order(&self.db, order_id).await.unwrap()?.status == "cancelled").then_some(())
+            (store::order(&self.db, order_id).await.unwrap()?.status == OrderStatus::Cancelled)
+                .then_some(())
         })
         .await;
     }
@@ -173,7 +175,8 @@ impl TestApp {
         })
         .await;
         eventually("the completion in the replica", || async {
-            (store::order(&self.db, order_id).await.unwrap()?.status == "complete").then_some(())
+            (store::order(&self.db, order_id).await.unwrap()?.status == OrderStatus::Complete)
+                .then_some(())
         })
         .await;
     }
@@ -219,7 +222,7 @@ pub async fn assert_money_invariant(app: &TestApp, standin: &stripe_standin::Str
             .filter(|c| c.metadata.get("order_id") == Some(&order_id) && !c.refunded)
             .collect();
         match payment {
-            Some(payment) if order.status != "cancelled" => {
+            Some(payment) if order.status != OrderStatus::Cancelled => {
                 assert!(
                     !payment.refunded,
                     "order {order_id}: a kept payment is refunded"
@@ -228,13 +231,13 @@ pub async fn assert_money_invariant(app: &TestApp, standin: &stripe_standin::Str
                     kept.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
                     [payment.stripe_id.as_str()],
                     "order {order_id} ({}) must hold exactly its one charge",
-                    order.status
+                    order.status.as_str()
                 );
             }
             _ => assert!(
                 kept.is_empty(),
                 "order {order_id} ({}) holds charges it should not: {kept:?}",
-                order.status
+                order.status.as_str()
             ),
         }
     }

@@ -1,5 +1,6 @@
 //! Unpaid orders expire, also across a restart of the expiration service.
 
+use common::contract::routes;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -16,7 +17,7 @@ async fn cancelled_for_expiry(system: &System, buyer: &User, order_id: &str) -> 
 
 async fn for_sale_again(system: &System, ticket_id: &str) {
     common::testing::eventually("the ticket on sale again", || async {
-        let listed = system.get("/api/tickets", None).await;
+        let listed = system.get(routes::TICKETS, None).await;
         listed
             .as_array()?
             .iter()
@@ -76,7 +77,7 @@ async fn an_order_still_expires_when_the_expiration_service_was_down_at_the_time
     let (status, _) = system
         .send(
             Method::POST,
-            "/api/orders",
+            routes::ORDERS,
             Some(&system.user()),
             Some(serde_json::json!({"ticketId": id_of(&ticket)})),
         )

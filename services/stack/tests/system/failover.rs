@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use common::contract::routes;
 use common::events::STREAM;
 use common::testing::eventually;
 use reqwest::Method;
@@ -92,7 +93,7 @@ async fn buy_each(system: &System, tickets: &[String]) -> Vec<(User, String)> {
         let (status, order) = system
             .send(
                 Method::POST,
-                "/api/orders",
+                routes::ORDERS,
                 Some(&buyer),
                 Some(json!({"ticketId": ticket})),
             )

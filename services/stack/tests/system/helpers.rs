@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use common::contract::routes;
 use common::db::new_id;
 use common::session::SessionKeys;
 use common::testing::eventually;
@@ -157,7 +158,7 @@ impl System {
         let (status, body) = self
             .send(
                 reqwest::Method::POST,
-                "/api/tickets",
+                routes::TICKETS,
                 Some(seller),
                 Some(json!({"title": title, "price": price})),
             )
@@ -181,7 +182,7 @@ impl System {
             let answer = self
                 .send(
                     reqwest::Method::POST,
-                    "/api/orders",
+                    routes::ORDERS,
                     Some(buyer),
                     Some(json!({"ticketId": ticket_id})),
                 )
@@ -198,7 +199,7 @@ impl System {
             let answer = self
                 .send(
                     reqwest::Method::POST,
-                    "/api/payments",
+                    routes::PAYMENTS,
                     Some(payer),
                     Some(json!({"orderId": order_id, "token": "tok_visa"})),
                 )

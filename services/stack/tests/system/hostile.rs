@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use common::contract::routes;
 use common::session::Claims;
 use proptest::prelude::*;
 use reqwest::Method;
@@ -15,19 +16,19 @@ use crate::helpers::*;
 
 /// Every route, with `{id}` where an id goes.
 const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/api/users/signup"),
-    ("POST", "/api/users/signin"),
-    ("POST", "/api/users/signout"),
-    ("GET", "/api/users/currentuser"),
-    ("POST", "/api/tickets"),
-    ("GET", "/api/tickets"),
+    ("POST", routes::SIGN_UP),
+    ("POST", routes::SIGN_IN),
+    ("POST", routes::SIGN_OUT),
+    ("GET", routes::CURRENT_USER),
+    ("POST", routes::TICKETS),
+    ("GET", routes::TICKETS),
     ("GET", "/api/tickets/{id}"),
     ("PUT", "/api/tickets/{id}"),
-    ("POST", "/api/orders"),
-    ("GET", "/api/orders"),
+    ("POST", routes::ORDERS),
+    ("GET", routes::ORDERS),
     ("GET", "/api/orders/{id}"),
     ("DELETE", "/api/orders/{id}"),
-    ("POST", "/api/payments"),
+    ("POST", routes::PAYMENTS),
 ];
 
 /// Text no error body may contain: stack traces, source paths, database internals.
@@ -308,34 +309,34 @@ async fn huge_and_malformed_bodies_are_refused_in_the_common_shape() {
     let system = System::start(&[]).await;
     let user = system.user();
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
-        ("/api/tickets", vec![b'{'; 2 * 1024 * 1024], 413),
+        (routes::TICKETS, vec![b'{'; 2 * 1024 * 1024], 413),
         (
-            "/api/tickets",
+            routes::TICKETS,
             serde_json::to_vec(&json!({"title": "a".repeat(1024 * 1024), "price": 1})).unwrap(),
             413,
         ),
         (
-            "/api/tickets",
+            routes::TICKETS,
             br#"{"title": "x", "price": 1"#.to_vec(),
             400,
         ),
         (
-            "/api/tickets",
+            routes::TICKETS,
             br#"{"title": "x", "price": NaN}"#.to_vec(),
             400,
         ),
         (
-            "/api/tickets",
+            routes::TICKETS,
             br#"{"title": "x", "price": 1e999}"#.to_vec(),
             400,
         ),
         (
-            "/api/orders",
+            routes::ORDERS,
             br#"{"ticketId": {"$ne": null}}"#.to_vec(),
             400,
         ),
-        ("/api/payments", br#"["orderId", "token"]"#.to_vec(), 400),
-        ("/api/users/signup", b"\xff\xfe\xfd".to_vec(), 400),
+        (routes::PAYMENTS, br#"["orderId", "token"]"#.to_vec(), 400),
+        (routes::SIGN_UP, b"\xff\xfe\xfd".to_vec(), 400),
     ];
     for (path, body, expected) in cases {
         let response = system

@@ -1,6 +1,7 @@
 //! docs/spec.md §9, the price race: an owner edits the price at the same instant a buyer
 //! reserves the ticket. Exactly one wins, and every service ends up agreeing.
 
+use common::contract::routes;
 use reqwest::Method;
 use serde_json::json;
 
@@ -56,7 +57,7 @@ async fn race(system: &System) {
         );
         let purchase = system.send(
             Method::POST,
-            "/api/orders",
+            routes::ORDERS,
             Some(&buyer),
             Some(json!({"ticketId": id})),
         );
@@ -110,7 +111,7 @@ async fn race(system: &System) {
     // Every replica agrees with tickets: a fresh purchase of each available ticket is
     // priced at exactly the ticket's price and version.
     let available: Vec<serde_json::Value> = system
-        .get("/api/tickets", None)
+        .get(routes::TICKETS, None)
         .await
         .as_array()
         .unwrap()
@@ -122,7 +123,7 @@ async fn race(system: &System) {
             let (status, order) = system
                 .send(
                     Method::POST,
-                    "/api/orders",
+                    routes::ORDERS,
                     Some(&checker),
                     Some(json!({"ticketId": id})),
                 )

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use common::contract::routes;
 use common::events::{ExpirationComplete, TicketCreated, TicketUpdated};
 use common::testing::{eventually, published};
 use futures::StreamExt;
@@ -60,7 +61,7 @@ impl Client {
             match self
                 .send(
                     Method::POST,
-                    "/api/tickets",
+                    routes::TICKETS,
                     cookie,
                     Some(json!({"title": title, "price": price})),
                 )
@@ -78,7 +79,7 @@ impl Client {
     }
 
     async fn find_title(&self, title: &str) -> Option<String> {
-        let (status, list) = self.send(Method::GET, "/api/tickets", "", None).await?;
+        let (status, list) = self.send(Method::GET, routes::TICKETS, "", None).await?;
         (status == 200).then_some(())?;
         list.as_array()?
             .iter()
@@ -295,7 +296,7 @@ async fn two_hundred_simultaneous_purchases_across_instances_make_one_order() {
             system
                 .send(
                     Method::POST,
-                    "/api/orders",
+                    routes::ORDERS,
                     Some(buyer),
                     Some(json!({"ticketId": id})),
                 )

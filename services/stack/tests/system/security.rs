@@ -2,6 +2,7 @@
 //! per account and per client address, passwords never in the logs, and authorization on
 //! every owned resource (each route × owner, another user, anonymous).
 
+use common::contract::routes;
 use common::testing::eventually;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -192,7 +193,7 @@ async fn every_owned_resource_checks_its_owner() {
     let new_ticket = json!({"title": "x", "price": 1});
     assert_eq!(
         system
-            .send(Method::POST, "/api/tickets", None, Some(new_ticket))
+            .send(Method::POST, routes::TICKETS, None, Some(new_ticket))
             .await
             .0,
         401
@@ -200,7 +201,7 @@ async fn every_owned_resource_checks_its_owner() {
     let new_order = json!({"ticketId": id_of(&ticket)});
     assert_eq!(
         system
-            .send(Method::POST, "/api/orders", None, Some(new_order))
+            .send(Method::POST, routes::ORDERS, None, Some(new_order))
             .await
             .0,
         401
@@ -230,11 +231,11 @@ async fn every_owned_resource_checks_its_owner() {
     );
 
     assert_eq!(
-        system.send(Method::GET, "/api/orders", None, None).await.0,
+        system.send(Method::GET, routes::ORDERS, None, None).await.0,
         401
     );
     let (_, theirs) = system
-        .send(Method::GET, "/api/orders", Some(&other), None)
+        .send(Method::GET, routes::ORDERS, Some(&other), None)
         .await;
     assert_eq!(
         theirs,
@@ -242,7 +243,7 @@ async fn every_owned_resource_checks_its_owner() {
         "another user sees none of the owner's orders"
     );
     let (_, mine) = system
-        .send(Method::GET, "/api/orders", Some(&owner), None)
+        .send(Method::GET, routes::ORDERS, Some(&owner), None)
         .await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
 
@@ -251,7 +252,7 @@ async fn every_owned_resource_checks_its_owner() {
     assert_eq!(paid.0, 401, "another user cannot pay for it");
     assert_eq!(
         system
-            .send(Method::POST, "/api/payments", None, Some(pay))
+            .send(Method::POST, routes::PAYMENTS, None, Some(pay))
             .await
             .0,
         401
@@ -283,7 +284,7 @@ async fn every_owned_resource_checks_its_owner() {
 
     // The current user is whoever the cookie says, and nobody without one.
     let (_, anonymous) = system
-        .send(Method::GET, "/api/users/currentuser", None, None)
+        .send(Method::GET, routes::CURRENT_USER, None, None)
         .await;
     assert_eq!(anonymous, json!({"currentUser": null}));
 }

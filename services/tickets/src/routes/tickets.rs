@@ -5,14 +5,15 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use common::contract::{api, routes};
 use common::db::{self, new_id};
 use common::error::collect_fields;
 use common::extract::{Field, Json, Path};
-use common::money::Price;
+use common::money::{Price, price_field};
 use common::session::RequireAuth;
 use serde::Deserialize;
 
-use crate::domain::{Ticket, TicketBody, Title};
+use crate::domain::{Ticket, Title};
 use crate::error::TicketsError;
 use crate::quota::Admission;
 use crate::startup::AppState;
@@ -20,8 +21,8 @@ use crate::store;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/tickets", get(list).post(create))
-        .route("/api/tickets/{id}", get(show).put(update))
+        .route(routes::TICKETS, get(list).post(create))
+        .route(routes::TICKET, get(show).put(update))
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,7 +35,7 @@ impl TicketInput {
     fn parse(&self) -> Result<(Title, Price), TicketsError> {
         Ok(collect_fields((
             Title::parse(&self.title),
-            Price::parse(self.price.as_ref()),
+            price_field(&self.price),
         ))?)
     }
 }
@@ -45,7 +46,7 @@ async fn create(
     State(state): State<AppState>,
     RequireAuth(user): RequireAuth,
     Json(input): Json<TicketInput>,
-) -> Result<(StatusCode, Json<TicketBody>), TicketsError> {
+) -> Result<(StatusCode, Json<api::Ticket>), TicketsError> {
     let (title, price) = input.parse()?;
     let _admitted = match state.listing_quota.admit(&state.db, &user.id).await? {
         Admission::Admitted(guard) => guard,
@@ -88,7 +89,7 @@ async fn find(state: &AppState, id: &str) -> Result<Ticket, TicketsError> {
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<TicketBody>, TicketsError> {
+) -> Result<Json<api::Ticket>, TicketsError> {
     Ok(Json(find(&state, &id).await?.into()))
 }
 
@@ -101,7 +102,7 @@ async fn update(
     RequireAuth(user): RequireAuth,
     Path(id): Path<String>,
     Json(input): Json<TicketInput>,
-) -> Result<Json<TicketBody>, TicketsError> {
+) -> Result<Json<api::Ticket>, TicketsError> {
     let (title, price) = input.parse()?;
     let saved = db::retry_conflicts(|| async {
         let ticket = find(&state, &id).await?;

@@ -1,3 +1,4 @@
+use common::contract::routes;
 use common::events::TicketCreated;
 use serde_json::{Value, json};
 
@@ -121,7 +122,7 @@ async fn a_nan_price_is_not_json_and_is_refused() {
     let response = app
         .api
         .http
-        .post(app.api.url("/api/tickets"))
+        .post(app.api.url(routes::TICKETS))
         .header(reqwest::header::COOKIE, &seller.cookie)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(r#"{"title": "Concert", "price": NaN}"#)

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use common::bus::{Bus, ListenOptions, consumer_name};
+use common::contract::routes;
 use common::db::{DbConfig, new_id};
 use common::events::{
     Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, STREAM,
@@ -12,7 +13,7 @@ use common::testing::{NatsServer, ServiceClient, eventually, published};
 pub use common::testing::{TestUser as User, errors, id_of};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tickets::startup::Options;
+use tickets::config::{DEFAULT_MAX_LISTINGS_PER_HOUR, TicketsConfig};
 use tickets::store::{self, OrderState};
 use tokio_util::sync::CancellationToken;
 
@@ -34,31 +35,30 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        Self::spawn_with(Options::default()).await
+        Self::spawn_with(tickets::listing::MAX_AGE).await
     }
 
     /// With a kept ticket list that only events or local writes make stale.
     pub async fn spawn_with_lasting_listing() -> Self {
-        Self::spawn_with(Options {
-            listing_max_age: Duration::from_secs(3600),
-            ..Options::default()
-        })
-        .await
+        Self::spawn_with(Duration::from_secs(3600)).await
     }
 
-    async fn spawn_with(options: Options) -> Self {
+    async fn spawn_with(listing_max_age: Duration) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
-        let config = common::testing::service_config("tickets", &nats, DbConfig::memory("tickets"));
-        let keys = config.session.clone();
-        let options = Options {
-            listen: ListenOptions {
-                retry_base: Duration::from_millis(20),
-                ..ListenOptions::default()
-            },
-            ..options
+        let service =
+            common::testing::service_config("tickets", &nats, DbConfig::memory("tickets"));
+        let keys = service.session.clone();
+        let config = TicketsConfig {
+            service,
+            max_listings_per_hour: DEFAULT_MAX_LISTINGS_PER_HOUR,
+            listing_max_age,
         };
-        let app = tickets::startup::build_with(config, options)
+        let listen = ListenOptions {
+            retry_base: Duration::from_millis(20),
+            ..ListenOptions::default()
+        };
+        let app = tickets::startup::build_with(config, listen)
             .await
             .expect("the app builds");
         let db = app.db();
@@ -82,7 +82,7 @@ impl TestApp {
 
     pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {
         self.api
-            .send(Method::POST, "/api/tickets", user, Some(body))
+            .send(Method::POST, routes::TICKETS, user, Some(body))
             .await
     }
 
@@ -102,7 +102,7 @@ impl TestApp {
     }
 
     pub async fn list(&self) -> Vec<Value> {
-        let response = self.api.get("/api/tickets", None).await;
+        let response = self.api.get(routes::TICKETS, None).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::money::Price;
+/// The statuses and reasons that events carry.
+pub use crate::status::{CancelReason, OrderStatus, RejectionReason};
 
 /// The JetStream stream that holds every domain event.
 pub const STREAM: &str = "EVENTS";
@@ -19,7 +21,7 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + std::fmt::Debug + 
     /// The NATS subject it is published on, e.g. `events.ticket.created`.
     const SUBJECT: &'static str;
     /// The one service that publishes it; NATS refuses it from any other (see
-    /// [`crate::bus::access`]).
+    /// `common::bus::access`).
     const PUBLISHER: &'static str;
 }
 
@@ -48,103 +50,6 @@ catalogue! {
     TicketReservationRejected => "ticket:reservation-rejected", "ticket.reservation-rejected", "tickets";
     ExpirationComplete => "expiration:complete", "expiration.complete", "expiration";
     PaymentCreated => "payment:created", "payment.created", "payments";
-}
-
-/// Order statuses (docs/spec.md §10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum OrderStatus {
-    #[serde(rename = "created")]
-    Created,
-    #[serde(rename = "cancelled")]
-    Cancelled,
-    #[serde(rename = "awaiting:payment")]
-    AwaitingPayment,
-    #[serde(rename = "complete")]
-    Complete,
-}
-
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Cancelled => "cancelled",
-            Self::AwaitingPayment => "awaiting:payment",
-            Self::Complete => "complete",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Created,
-            Self::Cancelled,
-            Self::AwaitingPayment,
-            Self::Complete,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-
-    /// Whether an order in this status holds its ticket (docs/spec.md §10: reserved while
-    /// created, awaiting payment or complete).
-    pub fn holds_ticket(self) -> bool {
-        !matches!(self, Self::Cancelled)
-    }
-
-    /// Whether the order can still be paid or cancelled by its buyer.
-    pub fn is_open(self) -> bool {
-        matches!(self, Self::Created | Self::AwaitingPayment)
-    }
-}
-
-/// Why an order was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelReason {
-    Expired,
-    Buyer,
-    PriceChanged,
-    TicketUnavailable,
-}
-
-impl CancelReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Expired => "expired",
-            Self::Buyer => "buyer",
-            Self::PriceChanged => "price_changed",
-            Self::TicketUnavailable => "ticket_unavailable",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Expired,
-            Self::Buyer,
-            Self::PriceChanged,
-            Self::TicketUnavailable,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-}
-
-/// Why the tickets service refused to lock a ticket for an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectionReason {
-    /// The owner edited the title or price after the version the order was priced at.
-    PriceChanged,
-    /// Another order holds the ticket, or it is sold.
-    TicketUnavailable,
-}
-
-impl From<RejectionReason> for CancelReason {
-    fn from(reason: RejectionReason) -> Self {
-        match reason {
-            RejectionReason::PriceChanged => Self::PriceChanged,
-            RejectionReason::TicketUnavailable => Self::TicketUnavailable,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,23 +263,5 @@ mod tests {
         assert_eq!(subjects.len(), 8);
         assert_eq!(TicketCreated::SUBJECT, "events.ticket.created");
         assert_eq!(OrderCreated::NAME, "order:created");
-    }
-
-    #[test]
-    fn statuses_and_reasons_have_the_spec_spellings() {
-        assert_eq!(
-            serde_json::to_value(OrderStatus::AwaitingPayment).unwrap(),
-            json!("awaiting:payment")
-        );
-        for status in ["created", "cancelled", "awaiting:payment", "complete"] {
-            assert_eq!(OrderStatus::parse(status).unwrap().as_str(), status);
-        }
-        for reason in ["expired", "buyer", "price_changed", "ticket_unavailable"] {
-            assert_eq!(CancelReason::parse(reason).unwrap().as_str(), reason);
-            assert_eq!(
-                serde_json::to_value(CancelReason::parse(reason).unwrap()).unwrap(),
-                json!(reason)
-            );
-        }
     }
 }
