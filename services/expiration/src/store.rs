@@ -1,17 +1,23 @@
 //! Pending expirations, one record per order (its id is the order's), kept until they
-//! fire: a restart of the service or of NATS loses none.
+//! fire: a restart of the service or of NATS loses none. The records are a replica of the
+//! orders under the version rule (`common::replica`): `order:created` (version 0) schedules
+//! one, and the order's next version (cancelled or completed) ends it, however the events
+//! are ordered on the way.
 
 use common::db::{Db, DbError, RecordId};
 use common::events::ExpirationComplete;
 use common::outbox::{Outbox, Tx};
-use surrealdb::types::SurrealValue;
+use common::replica::{self, Applied};
+use surrealdb::types::{Datetime, SurrealValue};
 
 pub const SCHEMA: &str = "
 DEFINE TABLE IF NOT EXISTS expiration SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS expires_at ON expiration TYPE int;
 DEFINE FIELD IF NOT EXISTS done ON expiration TYPE bool DEFAULT false;
 DEFINE FIELD IF NOT EXISTS done_at ON expiration TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS version ON expiration TYPE int DEFAULT 0;
 DEFINE INDEX IF NOT EXISTS expiration_due ON expiration FIELDS done, expires_at;
+UPDATE expiration SET version = 0 WHERE version = NONE;
 ";
 
 /// An expiration that is due.
@@ -21,32 +27,50 @@ pub struct Due {
     pub expires_at: i64,
 }
 
+const TABLE: &str = "expiration";
+
 fn record(order_id: &str) -> RecordId {
-    RecordId::new("expiration", order_id)
+    RecordId::new(TABLE, order_id)
 }
 
-/// Schedules the order's expiration; false if it was already scheduled (or done).
-pub async fn schedule(db: &Db, order_id: &str, expires_at_ms: i64) -> Result<bool, DbError> {
-    let result = db
-        .query("CREATE $rid CONTENT { expires_at: $at, done: false }")
-        .bind(("rid", record(order_id)))
-        .bind(("at", expires_at_ms))
-        .await?
-        .check();
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if common::db::is_duplicate(&error) => Ok(false),
-        Err(error) => Err(error),
-    }
+/// Version 0 of an order: its expiration, pending.
+#[derive(Debug, Clone, SurrealValue)]
+struct Scheduled {
+    expires_at: i64,
+    done: bool,
+    version: i64,
 }
 
-/// Marks a pending expiration done without firing it (the order was cancelled or paid).
-pub async fn drop_pending(db: &Db, order_id: &str) -> Result<(), DbError> {
-    db.query("UPDATE $rid SET done = true, done_at = time::now() WHERE done = false")
-        .bind(("rid", record(order_id)))
-        .await?
-        .check()?;
-    Ok(())
+/// A later version of an order (cancelled or completed): its expiration is no longer
+/// needed.
+#[derive(Debug, Clone, SurrealValue)]
+struct Finished {
+    done: bool,
+    done_at: Datetime,
+    version: i64,
+}
+
+/// Schedules the order's expiration (version 0 of the order): `Applied` when this
+/// scheduled it, `Held` when it was already scheduled (a duplicate event).
+pub async fn schedule(db: &Db, order_id: &str, expires_at_ms: i64) -> Result<Applied, DbError> {
+    let row = Scheduled {
+        expires_at: expires_at_ms,
+        done: false,
+        version: 0,
+    };
+    replica::apply(db, TABLE, order_id, 0, row).await
+}
+
+/// Marks the expiration done without firing it: the order reached `version` (cancelled or
+/// paid). `NotYet` while the order's earlier version has not been seen here.
+pub async fn finish(db: &Db, order_id: &str, version: u64) -> Result<Applied, DbError> {
+    let row = Finished {
+        done: true,
+        done_at: Datetime::now(),
+        version: i64::try_from(version)
+            .map_err(|_| DbError::internal(format!("order {order_id}: version out of range")))?,
+    };
+    replica::apply(db, TABLE, order_id, version, row).await
 }
 
 /// Expirations due at `now_ms`, soonest first.

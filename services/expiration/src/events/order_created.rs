@@ -2,6 +2,7 @@
 
 use common::bus::{Delivery, Listener, Outcome};
 use common::events::OrderCreated;
+use common::replica::Applied;
 
 use crate::scheduler::Scheduler;
 use crate::store;
@@ -15,10 +16,11 @@ impl Listener<OrderCreated> for ScheduleExpiration {
     #[tracing::instrument(name = "schedule_expiration", skip_all, fields(order_id = %order.id))]
     async fn handle(&self, order: OrderCreated, _: &Delivery) -> anyhow::Result<Outcome> {
         let at_ms = (order.expires_at.unix_timestamp_nanos() / 1_000_000) as i64;
-        if store::schedule(&self.db, &order.id, at_ms).await? {
+        let applied = store::schedule(&self.db, &order.id, at_ms).await?;
+        if applied == Applied::Applied {
             tracing::info!(expires_at = %order.expires_at, "expiration scheduled");
             self.scheduler.wake();
         }
-        Ok(Outcome::Done)
+        Ok(applied.outcome())
     }
 }

@@ -1,4 +1,5 @@
-//! `order:cancelled` and `order:completed`: the order no longer needs its expiration.
+//! `order:cancelled` and `order:completed`: the order no longer needs its expiration. An
+//! order's next version may arrive before its `order:created`; it then waits for it.
 
 use common::bus::{Delivery, Listener, Outcome};
 use common::db::Db;
@@ -13,15 +14,17 @@ pub struct DropExpiration {
 impl Listener<OrderCancelled> for DropExpiration {
     #[tracing::instrument(name = "drop_expiration", skip_all, fields(order_id = %order.id))]
     async fn handle(&self, order: OrderCancelled, _: &Delivery) -> anyhow::Result<Outcome> {
-        store::drop_pending(&self.db, &order.id).await?;
-        Ok(Outcome::Done)
+        Ok(store::finish(&self.db, &order.id, order.version)
+            .await?
+            .outcome())
     }
 }
 
 impl Listener<OrderCompleted> for DropExpiration {
     #[tracing::instrument(name = "drop_expiration", skip_all, fields(order_id = %order.id))]
     async fn handle(&self, order: OrderCompleted, _: &Delivery) -> anyhow::Result<Outcome> {
-        store::drop_pending(&self.db, &order.id).await?;
-        Ok(Outcome::Done)
+        Ok(store::finish(&self.db, &order.id, order.version)
+            .await?
+            .outcome())
     }
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use common::bus::Bus;
 use common::db::DbConfig;
-use common::events::{OrderCancelled, TicketRef};
+use common::events::{OrderCancelled, STREAM, TicketRef};
 use common::testing::{NatsServer, eventually};
 use expiration::scheduler::now_ms;
 use time::OffsetDateTime;
@@ -116,6 +116,54 @@ async fn a_cancelled_order_does_not_expire() {
     // fire the order itself if the cancellation had not been handled yet.
     eventually("dropped", || async {
         (!pending(&running.db, &order.id).await).then_some(())
+    })
+    .await;
+    assert_eq!(running.fire_everything_pending().await, 0);
+    let marker = order_created(OffsetDateTime::now_utc());
+    publish(&bus, &marker).await;
+    eventually("the marker", || async {
+        fired(&bus).await.contains(&marker.id).then_some(())
+    })
+    .await;
+    assert!(!fired(&bus).await.contains(&order.id));
+    running.stop().await;
+}
+
+/// JetStream keeps order per subject, not across them: an order's cancellation can reach the
+/// service before its creation. The cancellation then waits for the creation it follows,
+/// and the order never expires.
+#[tokio::test]
+async fn a_cancellation_that_overtakes_its_order_still_stops_the_expiration() {
+    let (_nats, running, bus) = in_memory().await;
+    // Due in an hour: `fire_everything_pending` below would fire it were the cancellation
+    // lost (as it was when a cancellation found nothing to cancel yet).
+    let order = order_created(OffsetDateTime::now_utc() + time::Duration::hours(1));
+    publish(
+        &bus,
+        &OrderCancelled {
+            id: order.id.clone(),
+            version: 1,
+            ticket: TicketRef {
+                id: order.ticket.id.clone(),
+            },
+        },
+    )
+    .await;
+    // The cancellation has been delivered (and put back: its order is not there yet)
+    // before the order is published.
+    let consumer = common::bus::consumer_name::<OrderCancelled>("expiration");
+    eventually("the cancellation to be delivered", || async {
+        let stream = bus.jetstream().get_stream(STREAM).await.ok()?;
+        let info = stream.consumer_info(&consumer).await.ok()?;
+        (info.delivered.consumer_sequence >= 1).then_some(())
+    })
+    .await;
+    assert!(!stored(&running.db, &order.id).await);
+
+    publish(&bus, &order).await;
+    eventually("the order scheduled, then finished", || async {
+        (stored(&running.db, &order.id).await && !pending(&running.db, &order.id).await)
+            .then_some(())
     })
     .await;
     assert_eq!(running.fire_everything_pending().await, 0);
