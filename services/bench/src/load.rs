@@ -1,5 +1,5 @@
 //! HTTP load with wrk (Debian's `wrk` package), and the bare axum handlers that serve the
-//! same bytes from memory as baselines.
+//! same bytes from memory as baselines; [`compare`] loads the system and its baseline in turn.
 
 use std::process::Command;
 use std::time::Duration;
@@ -9,6 +9,8 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use bytes::Bytes;
+
+use crate::plan::Plan;
 
 /// What one wrk run measured.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +94,33 @@ pub fn median(runs: &[LoadResult]) -> LoadResult {
         requests_per_second: mid(runs.iter().map(|r| r.requests_per_second).collect()),
         errors: runs.iter().map(|r| r.errors).sum(),
     }
+}
+
+/// Loads `ours` and `base` in turn, `plan.rounds` times each, alternating which goes first,
+/// and returns the median of each side's rounds: the machine's speed drifts over a run,
+/// and alternating puts both sides through the same drift.
+pub async fn compare(
+    ours: String,
+    base: String,
+    plan: &Plan,
+) -> anyhow::Result<(LoadResult, LoadResult)> {
+    let (mut ours_runs, mut base_runs) = (Vec::new(), Vec::new());
+    for round in 0..plan.rounds {
+        if round % 2 == 0 {
+            ours_runs.push(wrk_off_runtime(ours.clone(), plan).await?);
+            base_runs.push(wrk_off_runtime(base.clone(), plan).await?);
+        } else {
+            base_runs.push(wrk_off_runtime(base.clone(), plan).await?);
+            ours_runs.push(wrk_off_runtime(ours.clone(), plan).await?);
+        }
+    }
+    Ok((median(&ours_runs), median(&base_runs)))
+}
+
+/// [`wrk`] off the async runtime (this process also serves the baselines).
+async fn wrk_off_runtime(url: String, plan: &Plan) -> anyhow::Result<LoadResult> {
+    let (warmup, duration, connections) = (plan.warmup, plan.duration, plan.connections);
+    tokio::task::spawn_blocking(move || wrk(&url, warmup, duration, connections)).await?
 }
 
 /// A bare axum server answering every request with `body` as `content_type`; returns its
