@@ -5,6 +5,8 @@
 //! tests, which can kill and restart any process.
 
 pub mod process;
+mod specs;
+mod start;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use common::bus::NatsUser;
 use common::bus::access;
-use common::catalogue;
 use common::db::{DbConfig, SignIn};
 
-use crate::process::{Managed, Output, Spec};
+use crate::process::{Managed, Output};
+use crate::start::{
+    check_scale, create_folders, ingress_port, provision_databases, start_ingress, start_nats,
+    start_services, start_surreal, start_web,
+};
 
 /// The backend services, in start order (`common::catalogue`).
 pub const SERVICES: &[&str] = &common::catalogue::SERVICES;
@@ -147,162 +152,37 @@ pub struct Stack {
 impl Stack {
     /// Starts everything and waits until each process is ready.
     pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
-        if let Output::Files(dir) = &config.output {
-            std::fs::create_dir_all(dir)?;
-        }
-        for (service, count) in &config.scale {
-            anyhow::ensure!(
-                SERVICES.contains(&service.as_str()),
-                "cannot scale {service}: the services are {}",
-                SERVICES.join(", ")
-            );
-            if *count > 1 && matches!(config.storage, Storage::Embedded) {
-                anyhow::bail!(
-                    "{service} cannot run {count} instances on embedded storage: \
-                     instances of a service share a SurrealDB server"
-                );
-            }
-        }
+        create_folders(&config)?;
+        check_scale(&config)?;
 
         let (nats, nats_url) = match &config.nats_url {
             Some(url) => (Vec::new(), url.clone()),
             None => start_nats(&config).await?,
         };
 
-        let surreal = match config.storage {
-            Storage::Embedded => None,
-            Storage::Server => {
-                let port = free_port()?;
-                let data = absolute(&config.data_dir.join("surreal"))?;
-                let mut surreal = Managed::new(
-                    Spec {
-                        name: "surrealdb".to_owned(),
-                        program: config.bin_dir.join("surreal"),
-                        args: vec![
-                            "start".into(),
-                            "--bind".into(),
-                            format!("127.0.0.1:{port}"),
-                            "--user".into(),
-                            "root".into(),
-                            "--pass".into(),
-                            config.surreal_password.clone(),
-                            "--log".into(),
-                            "warn".into(),
-                            format!("surrealkv://{}", data.display()),
-                        ],
-                        env: Vec::new(),
-                        port: Some(port),
-                        ready_path: Some("/health"),
-                    },
-                    config.output.clone(),
-                );
-                surreal.start()?;
-                surreal.wait_ready(READY_LIMIT).await?;
-                Some(surreal)
-            }
-        };
+        let surreal = start_surreal(&config).await?;
         let surreal_url = surreal
             .as_ref()
             .and_then(Managed::port)
             .map(|port| format!("ws://127.0.0.1:{port}"));
         // Each service signs in as the one user of its own database.
-        let mut surreal_passwords = BTreeMap::new();
-        if let Some(url) = &surreal_url {
-            for service in SERVICES {
-                let password = random_key();
-                let root = root_db_config(url, service, &config.surreal_password);
-                common::db::provision(&root, service, &password)
-                    .await
-                    .with_context(|| format!("provisioning {service}'s database"))?;
-                surreal_passwords.insert(*service, password);
-            }
-        }
-
-        let ingress_port = if config.port == 0 {
-            free_port()?
-        } else {
-            config.port
+        let surreal_passwords = match &surreal_url {
+            Some(url) => provision_databases(&config, url).await?,
+            None => BTreeMap::new(),
         };
+
+        let ingress_port = ingress_port(&config)?;
         let ingress_url = format!("http://127.0.0.1:{ingress_port}");
-
-        let mut services = BTreeMap::new();
-        for service in SERVICES {
-            let mut instances = Vec::new();
-            for index in 0..config.instances(service) {
-                let surreal = surreal_url
-                    .as_deref()
-                    .zip(surreal_passwords.get(service).map(String::as_str));
-                let mut spec = service_spec(&config, service, index, &nats_url, surreal)?;
-                if !nats.is_empty() {
-                    spec.env.extend([
-                        ("NATS_STREAM_REPLICAS".to_owned(), nats.len().to_string()),
-                        ("NATS_USER".to_owned(), (*service).to_owned()),
-                        (
-                            "NATS_PASSWORD".to_owned(),
-                            config.nats_passwords[*service].clone(),
-                        ),
-                    ]);
-                }
-                let mut instance = Managed::new(spec, config.output.clone());
-                instance.start()?;
-                instances.push(instance);
-            }
-            services.insert(*service, instances);
-        }
-        for instance in services.values_mut().flatten() {
-            instance.wait_ready(READY_LIMIT).await?;
-        }
-
-        let web = match &config.site_root {
-            Some(site_root) => {
-                let mut web = Managed::new(
-                    web_spec(&config, site_root, &ingress_url)?,
-                    config.output.clone(),
-                );
-                web.start()?;
-                web.wait_ready(READY_LIMIT).await?;
-                Some(web)
-            }
-            None => None,
-        };
-
-        let mut upstreams: Vec<(String, String)> = services
-            .iter()
-            .map(|(service, instances)| {
-                let list = instances
-                    .iter()
-                    .filter_map(Managed::port)
-                    .map(|port| format!("http://127.0.0.1:{port}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                (catalogue::upstream_variable(service), list)
-            })
-            .collect();
-        if let Some(port) = web.as_ref().and_then(Managed::port) {
-            upstreams.push((
-                catalogue::upstream_variable(catalogue::WEB),
-                format!("http://127.0.0.1:{port}"),
-            ));
-        }
-        let mut env = config.env.clone();
-        env.extend(upstreams);
-        env.push(("PORT".into(), ingress_port.to_string()));
-        env.push(("HOST".into(), config.host.clone()));
-        let mut ingress = Managed::new(
-            Spec {
-                name: "ingress".to_owned(),
-                program: config.bin_dir.join(SERVICE_BINARY),
-                args: vec!["ingress".into()],
-                env,
-                port: Some(ingress_port),
-                ready_path: None,
-            },
-            config.output.clone(),
-        );
-        ingress.start()?;
-        ingress.wait_ready(READY_LIMIT).await?;
+        let services = start_services(
+            &config,
+            &nats_url,
+            nats.len(),
+            surreal_url.as_deref(),
+            &surreal_passwords,
+        )
+        .await?;
+        let web = start_web(&config, &ingress_url).await?;
+        let ingress = start_ingress(&config, ingress_port, &services, web.as_ref()).await?;
 
         Ok(Self {
             config,
@@ -474,76 +354,6 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(
     }
 }
 
-fn service_spec(
-    config: &StackConfig,
-    service: &str,
-    index: usize,
-    nats_url: &str,
-    surreal: Option<(&str, &str)>,
-) -> anyhow::Result<Spec> {
-    let port = free_port()?;
-    let name = if config.instances(service) > 1 {
-        format!("{service}-{}", index + 1)
-    } else {
-        service.to_owned()
-    };
-    // Plain http on one machine, and the sandbox unless STRIPE_KEY is given (it wins).
-    let mut env = vec![
-        ("COOKIE_SECURE".to_owned(), "false".to_owned()),
-        ("PAYMENTS_SANDBOX".to_owned(), "true".to_owned()),
-    ];
-    env.extend(config.env.iter().cloned());
-    env.extend([
-        ("PORT".to_owned(), port.to_string()),
-        ("HOST".to_owned(), "127.0.0.1".to_owned()),
-        ("NATS_URL".to_owned(), nats_url.to_owned()),
-        ("JWT_KEY".to_owned(), config.jwt_key.clone()),
-    ]);
-    match (config.storage, surreal) {
-        (Storage::Server, Some((url, password))) => env.extend([
-            ("SURREAL_URL".to_owned(), url.to_owned()),
-            ("SURREAL_USER".to_owned(), service.to_owned()),
-            ("SURREAL_PASS".to_owned(), password.to_owned()),
-        ]),
-        _ => env.push((
-            "SURREAL_URL".to_owned(),
-            format!(
-                "surrealkv://{}",
-                absolute(&config.data_dir.join(service))?.display()
-            ),
-        )),
-    }
-    Ok(Spec {
-        name,
-        program: config.bin_dir.join(SERVICE_BINARY),
-        args: vec![service.into()],
-        env,
-        port: Some(port),
-        ready_path: Some("/readyz"),
-    })
-}
-
-fn web_spec(config: &StackConfig, site_root: &Path, ingress_url: &str) -> anyhow::Result<Spec> {
-    let port = free_port()?;
-    let mut env = config.env.clone();
-    env.extend([
-        ("LEPTOS_SITE_ADDR".to_owned(), format!("127.0.0.1:{port}")),
-        (
-            "LEPTOS_SITE_ROOT".to_owned(),
-            absolute(site_root)?.display().to_string(),
-        ),
-        ("INGRESS_URL".to_owned(), ingress_url.to_owned()),
-    ]);
-    Ok(Spec {
-        name: "web".to_owned(),
-        program: config.bin_dir.join("server"),
-        args: Vec::new(),
-        env,
-        port: Some(port),
-        ready_path: Some("/healthz"),
-    })
-}
-
 /// The server's root user on `service`'s database.
 fn root_db_config(url: &str, service: &str, password: &str) -> DbConfig {
     DbConfig {
@@ -555,106 +365,6 @@ fn root_db_config(url: &str, service: &str, password: &str) -> DbConfig {
             password: password.to_owned(),
         }),
     }
-}
-
-/// Starts the NATS server, or a cluster of `config.nats_servers` on local ports (each with
-/// its own store and log), and waits until each accepts connections. Returns them with the
-/// address the services get: every server's, comma-separated.
-async fn start_nats(config: &StackConfig) -> anyhow::Result<(Vec<Managed>, String)> {
-    let count = config.nats_servers;
-    anyhow::ensure!(
-        [1, 3, 5].contains(&count),
-        "NATS runs as one server or a cluster of 3 or 5, not {count}"
-    );
-    let users = config.data_dir.join("nats.conf");
-    write_private(&users, &nats_users(config))?;
-    let users = absolute(&users)?.display().to_string();
-    let ports: Vec<(u16, u16)> = (0..count)
-        .map(|_| Ok((free_port()?, free_port()?)))
-        .collect::<anyhow::Result<_>>()?;
-    let mut servers = Vec::new();
-    for (index, (port, route_port)) in ports.iter().enumerate() {
-        let name = if count == 1 {
-            "nats".to_owned()
-        } else {
-            format!("nats-{}", index + 1)
-        };
-        let mut args = vec![
-            "-c".into(),
-            users.clone(),
-            "-js".into(),
-            "-a".into(),
-            "127.0.0.1".into(),
-            "-p".into(),
-            port.to_string(),
-            "-sd".into(),
-            config.data_dir.join(&name).display().to_string(),
-            // Its own log file: the console is for the services.
-            "-l".into(),
-            config
-                .data_dir
-                .join(format!("{name}.log"))
-                .display()
-                .to_string(),
-        ];
-        if count > 1 {
-            let routes: Vec<String> = ports
-                .iter()
-                .map(|(_, route)| format!("nats://127.0.0.1:{route}"))
-                .collect();
-            args.extend([
-                "-n".into(),
-                name.clone(),
-                "--cluster_name".into(),
-                "gittix".into(),
-                "--cluster".into(),
-                format!("nats://127.0.0.1:{route_port}"),
-                "--routes".into(),
-                routes.join(","),
-            ]);
-        }
-        let spec = Spec {
-            name,
-            program: common::bus::nats_server_binary(),
-            args,
-            env: Vec::new(),
-            port: Some(*port),
-            ready_path: None,
-        };
-        let mut server = Managed::new(spec, config.output.clone());
-        server.start()?;
-        servers.push(server);
-    }
-    for server in &mut servers {
-        server.wait_ready(READY_LIMIT).await?;
-    }
-    let url = ports
-        .iter()
-        .map(|(port, _)| format!("nats://127.0.0.1:{port}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    Ok((servers, url))
-}
-
-/// The users of the NATS server the stack starts, each service with its permissions.
-fn nats_users(config: &StackConfig) -> String {
-    access::accounts(SERVICES, |user| {
-        format!("\"{}\"", config.nats_passwords[user])
-    })
-}
-
-/// Writes `text` to `path`, readable by the current user only: it holds passwords.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let _ = std::fs::remove_file(path);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut file| file.write_all(text.as_bytes()))
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
