@@ -9,6 +9,7 @@ use app::api::backend::Backend;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
+use axum::handler::Handler as _;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -18,6 +19,7 @@ use leptos::config::{LeptosOptions, get_configuration};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Leptos options from `LEPTOS_CONFIG` (default `Leptos.toml`) with `LEPTOS_*`
@@ -61,6 +63,24 @@ pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration)
             leptos_axum::handle_server_fns_with_context(context.clone(), request)
         }
     };
+    // The site's files (the WebAssembly, JS, CSS and `public/`), each in the best encoding
+    // the browser accepts (the Brotli and gzip copies `.ci/build-site` writes); any other
+    // path gets the app's not-found page, from leptos_axum's handler. That handler is not
+    // used for the files themselves: for a file it found, it (0.8.10) adds the status and
+    // headers of the Leptos response options it finds from a new reactive owner, whose
+    // parent is whatever render is current on the thread. Under load a stylesheet then went
+    // out with a concurrent page's `302` and `Location`, and the browser followed it to the
+    // sign-in page and refused the HTML as a stylesheet.
+    let not_found = leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(
+        context.clone(),
+        shell,
+    )
+    .with_state(options.clone());
+    let static_files = ServeDir::new(&*options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found);
     // Layers apply to the routes added before them: the deadline covers the pages only.
     let router = Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {
@@ -72,9 +92,7 @@ pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration)
         ))
         .route("/healthz", get(healthz))
         .route("/_fn/{*name}", post(server_fns.clone()).get(server_fns))
-        .fallback(leptos_axum::file_and_error_handler_with_context(
-            context, shell,
-        ))
+        .fallback_service(static_files)
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(vary_on_encoding))
         .layer(axum::middleware::from_fn(http_limits::cross_site::refuse));

@@ -305,6 +305,88 @@ async fn static_files_come_in_the_best_encoding_the_browser_accepts_and_say_they
     }
 }
 
+/// Static files answer with their own status and headers however many pages render (and
+/// redirect) at the same time: leptos_axum's file handler used to take a concurrent page's
+/// `302` and `Location` for a stylesheet.
+#[tokio::test(flavor = "multi_thread")]
+async fn static_files_keep_their_own_status_while_pages_redirect() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("gittix.css"), "body { color: black }").unwrap();
+    let ingress = spawn_ingress(Seen::default()).await;
+    let web = spawn_web_on(
+        site.path().to_str().unwrap(),
+        &ingress,
+        server::PAGE_DEADLINE,
+    )
+    .await;
+
+    // Signed out, /tickets/new redirects to sign in; meanwhile the stylesheet is fetched.
+    let pages = (0..4).map(|_| {
+        let web = web.clone();
+        tokio::spawn(async move {
+            let client = client();
+            for _ in 0..60 {
+                let response = client
+                    .get(format!("{web}/tickets/new"))
+                    .header(header::ACCEPT, "text/html")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::FOUND);
+            }
+        })
+    });
+    let stylesheets = (0..4).map(|_| {
+        let web = web.clone();
+        tokio::spawn(async move {
+            let client = client();
+            let mut wrong = Vec::new();
+            for _ in 0..120 {
+                let response = client
+                    .get(format!("{web}/pkg/gittix.css"))
+                    .header(header::ACCEPT, "text/css,*/*;q=0.1")
+                    .send()
+                    .await
+                    .unwrap();
+                if response.status() != StatusCode::OK
+                    || response.headers().contains_key(header::LOCATION)
+                {
+                    wrong.push(format!(
+                        "{} {:?}",
+                        response.status(),
+                        response.headers().get(header::LOCATION)
+                    ));
+                }
+            }
+            wrong
+        })
+    });
+    let stylesheets: Vec<_> = stylesheets.collect();
+    for page in pages {
+        page.await.unwrap();
+    }
+    let mut wrong = Vec::new();
+    for stylesheet in stylesheets {
+        wrong.extend(stylesheet.await.unwrap());
+    }
+    assert!(wrong.is_empty(), "stylesheets answered {wrong:?}");
+
+    // Anything that is no file still gets the app's not-found page, whatever the method.
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let response = client()
+            .request(method.clone(), format!("{web}/pkg/missing.css"))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method}");
+        assert!(response.text().await.unwrap().contains("Page not found"), "{method}");
+    }
+}
+
 /// The home page's HTML, fetched with this `Cookie` header (or none).
 async fn home_page(web: &str, cookie: Option<&str>) -> String {
     let mut request = client().get(format!("{web}/"));
