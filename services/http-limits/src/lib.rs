@@ -81,6 +81,13 @@ impl Default for HttpLimits {
     }
 }
 
+/// How long a client of these servers (the ingress's proxy, the web server's backend client)
+/// keeps an idle connection for the next request: under the servers' own idle limit (the
+/// header read timeout, 10 s by default), so that the client never sends a request on a
+/// connection the server is closing at that moment. A GET sent there is sent again; a POST
+/// fails.
+pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// A limit variable that does not hold a usable value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidLimit {

@@ -55,7 +55,7 @@ impl Proxy {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(2)));
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(http_limits::CLIENT_IDLE_TIMEOUT)
             .pool_max_idle_per_host(64)
             .build(connector);
         let upstreams = config
