@@ -129,6 +129,25 @@ async fn spawn_web_on(site_root: &str, ingress_url: &str, deadline: Duration) ->
     url
 }
 
+/// The web server (before a stand-in ingress) on a site folder whose `pkg/` holds `files`
+/// (name, content); the folder lives as long as the returned guard.
+async fn spawn_web_with_files(files: &[(&str, &str)]) -> (String, tempfile::TempDir) {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for (name, content) in files {
+        std::fs::write(pkg.join(name), content).unwrap();
+    }
+    let ingress = spawn_ingress(Seen::default()).await;
+    let web = spawn_web_on(
+        site.path().to_str().unwrap(),
+        &ingress,
+        server::PAGE_DEADLINE,
+    )
+    .await;
+    (web, site)
+}
+
 /// One test at a time. Leptos renders on a multi-threaded runtime in production (on the
 /// test macro's default single-threaded one the render never finishes, so every test asks
 /// for threads). Several of these tests rendering at once in one process, each on its own
@@ -259,18 +278,11 @@ async fn a_page_that_does_not_render_in_time_answers_a_try_again_page() {
 #[tokio::test(flavor = "multi_thread")]
 async fn static_files_come_in_the_best_encoding_the_browser_accepts_and_say_they_vary() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let site = tempfile::tempdir().unwrap();
-    let pkg = site.path().join("pkg");
-    std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("gittix.js"), "console.log('plain')").unwrap();
-    std::fs::write(pkg.join("gittix.js.br"), "brotli bytes").unwrap();
-    std::fs::write(pkg.join("gittix.js.gz"), "gzip bytes").unwrap();
-    let ingress = spawn_ingress(Seen::default()).await;
-    let web = spawn_web_on(
-        site.path().to_str().unwrap(),
-        &ingress,
-        server::PAGE_DEADLINE,
-    )
+    let (web, _site) = spawn_web_with_files(&[
+        ("gittix.js", "console.log('plain')"),
+        ("gittix.js.br", "brotli bytes"),
+        ("gittix.js.gz", "gzip bytes"),
+    ])
     .await;
 
     for (accepts, encoding, body) in [
@@ -311,17 +323,7 @@ async fn static_files_come_in_the_best_encoding_the_browser_accepts_and_say_they
 #[tokio::test(flavor = "multi_thread")]
 async fn static_files_keep_their_own_status_while_pages_redirect() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let site = tempfile::tempdir().unwrap();
-    let pkg = site.path().join("pkg");
-    std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("gittix.css"), "body { color: black }").unwrap();
-    let ingress = spawn_ingress(Seen::default()).await;
-    let web = spawn_web_on(
-        site.path().to_str().unwrap(),
-        &ingress,
-        server::PAGE_DEADLINE,
-    )
-    .await;
+    let (web, _site) = spawn_web_with_files(&[("gittix.css", "body { color: black }")]).await;
 
     // Signed out, /tickets/new redirects to sign in; meanwhile the stylesheet is fetched.
     let pages = (0..4).map(|_| {
@@ -383,7 +385,10 @@ async fn static_files_keep_their_own_status_while_pages_redirect() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method}");
-        assert!(response.text().await.unwrap().contains("Page not found"), "{method}");
+        assert!(
+            response.text().await.unwrap().contains("Page not found"),
+            "{method}"
+        );
     }
 }
 

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use common::bus::Bus;
 use common::db::DbConfig;
-use common::events::{OrderCancelled, STREAM, TicketRef};
+use common::events::{OrderCancelled, OrderCreated, STREAM, TicketRef};
 use common::testing::{NatsServer, eventually};
 use expiration::scheduler::now_ms;
 use time::OffsetDateTime;
@@ -60,9 +60,7 @@ async fn the_scheduler_step_fires_exactly_what_is_due() {
         })
         .await;
     }
-    let at = |order: &common::events::OrderCreated| {
-        (order.expires_at.unix_timestamp_nanos() / 1_000_000) as i64
-    };
+    let at = |order: &OrderCreated| (order.expires_at.unix_timestamp_nanos() / 1_000_000) as i64;
 
     assert_eq!(
         running
@@ -101,31 +99,14 @@ async fn a_cancelled_order_does_not_expire() {
         stored(&running.db, &order.id).await.then_some(())
     })
     .await;
-    publish(
-        &bus,
-        &OrderCancelled {
-            id: order.id.clone(),
-            version: 1,
-            ticket: TicketRef {
-                id: order.ticket.id.clone(),
-            },
-        },
-    )
-    .await;
+    publish(&bus, &cancelled(&order)).await;
     // Firing must not be what is being waited for: fire_due with a far-off clock would
     // fire the order itself if the cancellation had not been handled yet.
     eventually("dropped", || async {
         (!pending(&running.db, &order.id).await).then_some(())
     })
     .await;
-    assert_eq!(running.fire_everything_pending().await, 0);
-    let marker = order_created(OffsetDateTime::now_utc());
-    publish(&bus, &marker).await;
-    eventually("the marker", || async {
-        fired(&bus).await.contains(&marker.id).then_some(())
-    })
-    .await;
-    assert!(!fired(&bus).await.contains(&order.id));
+    assert_never_fires(&running, &bus, &order).await;
     running.stop().await;
 }
 
@@ -138,17 +119,7 @@ async fn a_cancellation_that_overtakes_its_order_still_stops_the_expiration() {
     // Due in an hour: `fire_everything_pending` below would fire it were the cancellation
     // lost (as it was when a cancellation found nothing to cancel yet).
     let order = order_created(OffsetDateTime::now_utc() + time::Duration::hours(1));
-    publish(
-        &bus,
-        &OrderCancelled {
-            id: order.id.clone(),
-            version: 1,
-            ticket: TicketRef {
-                id: order.ticket.id.clone(),
-            },
-        },
-    )
-    .await;
+    publish(&bus, &cancelled(&order)).await;
     // The cancellation has been delivered (and put back: its order is not there yet)
     // before the order is published.
     let consumer = common::bus::consumer_name::<OrderCancelled>("expiration");
@@ -166,14 +137,7 @@ async fn a_cancellation_that_overtakes_its_order_still_stops_the_expiration() {
             .then_some(())
     })
     .await;
-    assert_eq!(running.fire_everything_pending().await, 0);
-    let marker = order_created(OffsetDateTime::now_utc());
-    publish(&bus, &marker).await;
-    eventually("the marker", || async {
-        fired(&bus).await.contains(&marker.id).then_some(())
-    })
-    .await;
-    assert!(!fired(&bus).await.contains(&order.id));
+    assert_never_fires(&running, &bus, &order).await;
     running.stop().await;
 }
 
@@ -211,11 +175,7 @@ async fn pending_expirations_survive_a_restart_and_late_ones_fire_at_once() {
 }
 
 /// Schedules `count` orders expiring an hour from now and waits until all are stored.
-async fn scheduled(
-    running: &Running,
-    bus: &Bus,
-    count: usize,
-) -> Vec<common::events::OrderCreated> {
+async fn scheduled(running: &Running, bus: &Bus, count: usize) -> Vec<OrderCreated> {
     let far = OffsetDateTime::now_utc() + time::Duration::hours(1);
     let orders: Vec<_> = (0..count)
         .map(|i| order_created(far + time::Duration::milliseconds(i as i64)))
@@ -276,4 +236,28 @@ async fn a_batch_with_an_expiration_fired_elsewhere_fires_none_of_them() {
     // The other one is still pending: the step fires it, and only it.
     assert_eq!(running.fire_everything_pending().await, 1);
     running.stop().await;
+}
+
+/// The buyer's cancellation of `order` (its version 1).
+fn cancelled(order: &OrderCreated) -> OrderCancelled {
+    OrderCancelled {
+        id: order.id.clone(),
+        version: 1,
+        ticket: TicketRef {
+            id: order.ticket.id.clone(),
+        },
+    }
+}
+
+/// Nothing pending fires, and no `expiration:complete` for `order` is published before one
+/// for an order published after it.
+async fn assert_never_fires(running: &Running, bus: &Bus, order: &OrderCreated) {
+    assert_eq!(running.fire_everything_pending().await, 0);
+    let marker = order_created(OffsetDateTime::now_utc());
+    publish(bus, &marker).await;
+    eventually("the marker", || async {
+        fired(bus).await.contains(&marker.id).then_some(())
+    })
+    .await;
+    assert!(!fired(bus).await.contains(&order.id));
 }
