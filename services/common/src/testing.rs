@@ -142,6 +142,60 @@ pub fn service_config(
     }
 }
 
+/// Consumer settings for tests: an event whose handler asks for a retry is redelivered
+/// after 20 ms instead of the production back-off.
+pub fn quick_listen_options() -> crate::bus::ListenOptions {
+    crate::bus::ListenOptions {
+        retry_base: Duration::from_millis(20),
+        ..crate::bus::ListenOptions::default()
+    }
+}
+
+/// A service a test built (with [`service_config`]) running on the test's runtime against
+/// its own NATS server: its HTTP API, its database, the session keys its cookies are
+/// signed with and a client of the bus. Dropping it stops the service, then the NATS
+/// server.
+pub struct RunningService {
+    pub api: ServiceClient,
+    /// The service's database, to change it behind the API as another instance would.
+    pub db: crate::db::Db,
+    pub keys: crate::session::SessionKeys,
+    pub bus: crate::bus::Bus,
+    shutdown: tokio_util::sync::CancellationToken,
+    _nats: NatsServer,
+}
+
+impl RunningService {
+    /// Runs `app` until dropped; `nats` is the server it was configured with.
+    pub async fn run<E: Send + 'static>(app: crate::service::App<E>, nats: NatsServer) -> Self {
+        let api = ServiceClient::new(app.port());
+        let (db, shutdown) = (app.db(), app.shutdown_token());
+        tokio::spawn(app.run_until_stopped());
+        let bus = crate::bus::Bus::connect(&nats.url(), "test")
+            .await
+            .expect("the test connects to NATS");
+        Self {
+            api,
+            db,
+            keys: test_session_keys(),
+            bus,
+            shutdown,
+            _nats: nats,
+        }
+    }
+
+    /// A new user with a valid session cookie.
+    pub fn user(&self) -> TestUser {
+        TestUser::signed_in(&self.keys)
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
 /// A user with a valid session: their id and the cookie to send.
 #[derive(Debug, Clone)]
 pub struct TestUser {

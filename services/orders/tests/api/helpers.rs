@@ -1,34 +1,27 @@
 use std::time::Duration;
 
-use common::bus::{Bus, ListenOptions};
 use common::contract::routes;
-use common::db::{Db, DbConfig, new_id};
+use common::db::{DbConfig, new_id};
 use common::events::{Event, TicketCreated, TicketUpdated};
 use common::money::Price;
-use common::session::SessionKeys;
-use common::testing::{NatsServer, ServiceClient, eventually, published};
+use common::testing::{NatsServer, RunningService, eventually, published, quick_listen_options};
 pub use common::testing::{TestUser as User, errors, id_of, message};
 use orders::config::OrdersConfig;
 use orders::store;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 pub const WINDOW: Duration = Duration::from_secs(900);
 pub const MAX_OPEN_ORDERS: u32 = orders::config::DEFAULT_MAX_OPEN_ORDERS;
 
-pub struct TestApp {
-    pub api: ServiceClient,
-    pub keys: SessionKeys,
-    pub bus: Bus,
-    pub db: Db,
-    shutdown: CancellationToken,
-    _nats: NatsServer,
-}
+/// The orders service under test: its API, database and bus (see [`RunningService`]).
+pub struct TestApp(RunningService);
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for TestApp {
+    type Target = RunningService;
+
+    fn deref(&self) -> &RunningService {
+        &self.0
     }
 }
 
@@ -36,37 +29,15 @@ impl TestApp {
     pub async fn spawn() -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
-        let service = common::testing::service_config("orders", &nats, DbConfig::memory("orders"));
-        let keys = service.session.clone();
         let config = OrdersConfig {
-            service,
+            service: common::testing::service_config("orders", &nats, DbConfig::memory("orders")),
             window: WINDOW,
             max_open_orders: MAX_OPEN_ORDERS,
         };
-        let listen = ListenOptions {
-            retry_base: Duration::from_millis(20),
-            ..ListenOptions::default()
-        };
-        let app = orders::startup::build_with(config, listen)
+        let app = orders::startup::build_with(config, quick_listen_options())
             .await
             .expect("the app builds");
-        let api = ServiceClient::new(app.port());
-        let shutdown = app.shutdown_token();
-        let db = app.db();
-        tokio::spawn(app.run_until_stopped());
-        let bus = Bus::connect(&nats.url(), "test").await.unwrap();
-        Self {
-            api,
-            keys,
-            bus,
-            db,
-            shutdown,
-            _nats: nats,
-        }
-    }
-
-    pub fn user(&self) -> User {
-        User::signed_in(&self.keys)
+        Self(RunningService::run(app, nats).await)
     }
 
     pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {

@@ -1,15 +1,13 @@
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::bus::{Bus, ListenOptions};
+use common::bus::ListenOptions;
 use common::contract::routes;
-use common::db::{Db, DbConfig, new_id};
+use common::db::{DbConfig, new_id};
 use common::events::{
     Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, OrderedTicket, TicketRef,
 };
 use common::money::Price;
-use common::session::SessionKeys;
-use common::testing::{NatsServer, ServiceClient, eventually, published};
+use common::testing::{NatsServer, RunningService, eventually, published, quick_listen_options};
 pub use common::testing::{TestUser as User, errors, message};
 use payments::config::{GatewayConfig, PaymentsConfig};
 use payments::gateway::Gateway;
@@ -20,21 +18,19 @@ use payments::store;
 use payments::sweeper::Sweeper;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
+/// The payments service under test: its API, database and bus (see [`RunningService`]),
+/// and the gateway it charges through.
 pub struct TestApp {
-    pub api: ServiceClient,
-    pub keys: SessionKeys,
-    pub bus: Bus,
-    pub db: Db,
+    service: RunningService,
     gateway: GatewayConfig,
-    shutdown: CancellationToken,
-    _nats: NatsServer,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for TestApp {
+    type Target = RunningService;
+
+    fn deref(&self) -> &RunningService {
+        &self.service
     }
 }
 
@@ -55,7 +51,6 @@ impl TestApp {
         let nats = NatsServer::start();
         let service =
             common::testing::service_config("payments", &nats, DbConfig::memory("payments"));
-        let keys = service.session.clone();
         let gateway = match stripe_base {
             Some(base) => GatewayConfig::Stripe {
                 secret_key: "sk_test_standin".to_owned(),
@@ -69,25 +64,15 @@ impl TestApp {
             claim_stale_secs: 120,
         };
         let listen = ListenOptions {
-            retry_base: Duration::from_millis(20),
             max_deliveries,
-            ..ListenOptions::default()
+            ..quick_listen_options()
         };
         let app = payments::startup::build_with(config, listen)
             .await
             .expect("the app builds");
-        let api = ServiceClient::new(app.port());
-        let (shutdown, db) = (app.shutdown_token(), app.db());
-        tokio::spawn(app.run_until_stopped());
-        let bus = Bus::connect(&nats.url(), "test").await.unwrap();
         Self {
-            api,
-            keys,
-            bus,
-            db,
+            service: RunningService::run(app, nats).await,
             gateway,
-            shutdown,
-            _nats: nats,
         }
     }
 
@@ -110,10 +95,6 @@ impl TestApp {
                 claim_stale_secs: 120,
             },
         }
-    }
-
-    pub fn user(&self) -> User {
-        User::signed_in(&self.keys)
     }
 
     pub async fn pay(&self, user: Option<&User>, body: &Value) -> Response {

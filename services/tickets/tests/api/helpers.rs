@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use common::bus::{Bus, ListenOptions, consumer_name};
+use common::bus::consumer_name;
 use common::contract::routes;
 use common::db::{DbConfig, new_id};
 use common::events::{
@@ -8,28 +8,21 @@ use common::events::{
     TicketRef,
 };
 use common::money::Price;
-use common::session::SessionKeys;
-use common::testing::{NatsServer, ServiceClient, eventually, published};
+use common::testing::{NatsServer, RunningService, eventually, published, quick_listen_options};
 pub use common::testing::{TestUser as User, errors, id_of};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use tickets::config::{DEFAULT_MAX_LISTINGS_PER_HOUR, TicketsConfig};
 use tickets::store::{self, OrderState};
-use tokio_util::sync::CancellationToken;
 
-pub struct TestApp {
-    pub api: ServiceClient,
-    pub keys: SessionKeys,
-    pub bus: Bus,
-    /// The service's database, to change it behind the API as another instance would.
-    pub db: common::db::Db,
-    shutdown: CancellationToken,
-    _nats: NatsServer,
-}
+/// The tickets service under test: its API, database and bus (see [`RunningService`]).
+pub struct TestApp(RunningService);
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for TestApp {
+    type Target = RunningService;
+
+    fn deref(&self) -> &RunningService {
+        &self.0
     }
 }
 
@@ -46,38 +39,15 @@ impl TestApp {
     async fn spawn_with(listing_max_age: Duration) -> Self {
         common::telemetry::init_for_tests();
         let nats = NatsServer::start();
-        let service =
-            common::testing::service_config("tickets", &nats, DbConfig::memory("tickets"));
-        let keys = service.session.clone();
         let config = TicketsConfig {
-            service,
+            service: common::testing::service_config("tickets", &nats, DbConfig::memory("tickets")),
             max_listings_per_hour: DEFAULT_MAX_LISTINGS_PER_HOUR,
             listing_max_age,
         };
-        let listen = ListenOptions {
-            retry_base: Duration::from_millis(20),
-            ..ListenOptions::default()
-        };
-        let app = tickets::startup::build_with(config, listen)
+        let app = tickets::startup::build_with(config, quick_listen_options())
             .await
             .expect("the app builds");
-        let db = app.db();
-        let api = ServiceClient::new(app.port());
-        let shutdown = app.shutdown_token();
-        tokio::spawn(app.run_until_stopped());
-        let bus = Bus::connect(&nats.url(), "test").await.unwrap();
-        Self {
-            api,
-            keys,
-            bus,
-            db,
-            shutdown,
-            _nats: nats,
-        }
-    }
-
-    pub fn user(&self) -> User {
-        User::signed_in(&self.keys)
+        Self(RunningService::run(app, nats).await)
     }
 
     pub async fn create(&self, user: Option<&User>, body: &Value) -> Response {
