@@ -87,6 +87,19 @@ impl Managed {
         Ok(())
     }
 
+    /// The last `lines` lines of the process's log file, to explain an early exit (empty
+    /// when its output goes to the console, which shows them anyway).
+    fn log_tail(&self, lines: usize) -> String {
+        let Output::Files(dir) = &self.output else {
+            return String::new();
+        };
+        let log = std::fs::read_to_string(dir.join(format!("{}.log", self.spec.name)))
+            .unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        format!("; the end of its log:\n{tail}")
+    }
+
     /// Whether the process has exited (and how), without waiting.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child
@@ -110,7 +123,13 @@ impl Managed {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.exited() {
-                anyhow::bail!("{} exited before it was ready ({status})", self.spec.name);
+                // Give the log a moment to catch up with the process's last words.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                anyhow::bail!(
+                    "{} exited before it was ready ({status}){}",
+                    self.spec.name,
+                    self.log_tail(20)
+                );
             }
             let ready = match self.spec.ready_path {
                 Some(path) => client

@@ -29,6 +29,7 @@ async fn a_payment_in_flight_when_payments_is_told_to_stop_is_answered_and_recor
     let order = id_of(&order);
 
     standin.hold_slow_charges();
+    system.until_payments_has_order(&order).await;
     let payment = system.pay_in_background(&buyer, &order, "tok_slow");
     eventually("the charge held at Stripe", || async {
         (standin.held_charges() == 1).then_some(())

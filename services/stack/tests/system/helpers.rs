@@ -211,8 +211,44 @@ impl System {
 }
 
 impl System {
+    /// Waits until the payments service has handled `order_id`'s `order:created`, so that
+    /// its replica holds the order a payment looks up: the event's place in the stream,
+    /// then the payments consumer's acknowledgements reaching it.
+    pub async fn until_payments_has_order(&self, order_id: &str) {
+        use common::events::{Event as _, OrderCreated, STREAM};
+
+        let bus = self.bus().await;
+        let js = bus.jetstream();
+        let sequence = eventually("the order's order:created in the stream", || async {
+            let mut stream = js.get_stream(STREAM).await.ok()?;
+            let last = stream.info().await.ok()?.state.last_sequence;
+            for sequence in (1..=last).rev() {
+                let Ok(message) = stream.get_raw_message(sequence).await else {
+                    continue;
+                };
+                let this_order = message.subject.as_str() == OrderCreated::SUBJECT
+                    && serde_json::from_slice::<OrderCreated>(&message.payload)
+                        .is_ok_and(|order| order.id == order_id);
+                if this_order {
+                    return Some(sequence);
+                }
+            }
+            None
+        })
+        .await;
+        let consumer = common::bus::consumer_name::<OrderCreated>("payments");
+        eventually("payments to handle the order's order:created", || async {
+            let stream = js.get_stream(STREAM).await.ok()?;
+            let info = stream.consumer_info(&consumer).await.ok()?;
+            (info.ack_floor.stream_sequence >= sequence).then_some(())
+        })
+        .await;
+    }
+
     /// Starts paying for `order_id` as `payer` with `token` (e.g. `tok_slow`, which the
-    /// Stripe stand-in can hold) without waiting: the answer, when it comes.
+    /// Stripe stand-in can hold) without waiting: the answer, when it comes. Call
+    /// [`System::until_payments_has_order`] first: before that the payment may find no
+    /// order (404).
     pub fn pay_in_background(
         &self,
         payer: &User,

@@ -37,6 +37,7 @@ async fn charges_in_flight_when_payments_is_killed_are_settled_after_it_restarts
     standin.hold_slow_charges();
     let mut requests = Vec::new();
     for (_, buyer, order) in &orders {
+        system.until_payments_has_order(order).await;
         requests.push(system.pay_in_background(buyer, order, "tok_slow"));
         // Payments has the order when its charge arrives at Stripe.
         eventually("the charge held at Stripe", || async {
