@@ -139,9 +139,9 @@ pub mod backend {
             let client = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(3))
                 .timeout(Duration::from_secs(30))
-                // Under the services' idle keep-alive limit (http_limits::CLIENT_IDLE_TIMEOUT):
-                // a POST on a connection the service is closing would fail.
-                .pool_idle_timeout(Duration::from_secs(4))
+                // Under the services' idle keep-alive limit: a POST on a connection the
+                // service is closing would fail.
+                .pool_idle_timeout(http_limits::CLIENT_IDLE_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| format!("building the HTTP client: {e}"))?;
