@@ -78,7 +78,18 @@ impl Service {
     }
 
     /// Starts consuming event `E` with `listener`.
+    ///
+    /// # Panics
+    /// If the catalogue does not name this service among `E`'s consumers
+    /// ([`Event::CONSUMERS`]): the documents and the README's event diagram are generated
+    /// from that list, so a listener it does not know of is a mistake caught at start-up.
     pub fn listen<E: Event, L: Listener<E>>(&mut self, listener: Arc<L>) {
+        assert!(
+            E::CONSUMERS.contains(&self.config.name),
+            "{} listens to {}, but the catalogue (services/contract/src/events.rs) does not list it among the event's consumers",
+            self.config.name,
+            E::NAME
+        );
         self.tasks.spawn(bus::listen::<E, L>(
             self.bus.clone(),
             self.config.name,

@@ -15,6 +15,7 @@ use crate::{
 
 /// The body of every error answer (§2): `{"errors": [{"message", "field"?}]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub errors: Vec<ErrorItem>,
 }
@@ -33,6 +34,7 @@ impl ErrorBody {
 
 /// One entry of [`ErrorBody`]; `field` is present only for validation errors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct ErrorItem {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +43,7 @@ pub struct ErrorItem {
 
 /// `POST /api/users/signup` and `POST /api/users/signin` (§4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct Credentials {
     pub email: String,
     pub password: String,
@@ -48,6 +51,7 @@ pub struct Credentials {
 
 /// The user a sign-up or sign-in answers with (§4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -55,6 +59,7 @@ pub struct User {
 
 /// The session's claims, as `GET /api/users/currentuser` shows them (§3, §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct SessionUser {
     pub id: UserId,
     pub email: String,
@@ -66,6 +71,7 @@ pub struct SessionUser {
 
 /// `GET /api/users/currentuser` (§4): `null` when signed out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentUser {
     pub current_user: Option<SessionUser>,
@@ -73,10 +79,12 @@ pub struct CurrentUser {
 
 /// `POST /api/users/signout` answers `{}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct SignedOut {}
 
 /// `POST /api/tickets` and `PUT /api/tickets/:id` (§5): the form's fields as typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct TicketForm {
     pub title: String,
     pub price: PriceText,
@@ -84,6 +92,7 @@ pub struct TicketForm {
 
 /// A ticket (§5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
     pub id: TicketId,
@@ -99,6 +108,7 @@ pub struct Ticket {
 
 /// `POST /api/orders` (§6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewOrder {
     pub ticket_id: TicketId,
@@ -106,6 +116,7 @@ pub struct NewOrder {
 
 /// The ticket as an order priced it (§6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct OrderTicket {
     pub id: TicketId,
     pub title: String,
@@ -115,6 +126,7 @@ pub struct OrderTicket {
 
 /// An order (§6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: OrderId,
@@ -131,6 +143,7 @@ pub struct Order {
 
 /// `POST /api/payments` (§7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewPayment {
     pub order_id: OrderId,
@@ -140,6 +153,7 @@ pub struct NewPayment {
 
 /// A payment (§7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
     pub id: PaymentId,

@@ -23,14 +23,20 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + std::fmt::Debug + 
     /// The one service that publishes it; NATS refuses it from any other (see
     /// `common::bus::access`).
     const PUBLISHER: &'static str;
+    /// The services that consume it, each with one durable consumer shared by its
+    /// instances. A service listens only to the events that name it here (`common::service`
+    /// refuses any other), so this list is the event flow the documents and the README's
+    /// diagram show.
+    const CONSUMERS: &'static [&'static str];
 }
 
 macro_rules! catalogue {
-    ($($ty:ident => $name:literal, $subject:literal, $publisher:literal;)+) => {
+    ($($ty:ident => $name:literal, $subject:literal, $publisher:literal -> [$($consumer:literal),*];)+) => {
         $(impl Event for $ty {
             const NAME: &'static str = $name;
             const SUBJECT: &'static str = concat!("events.", $subject);
             const PUBLISHER: &'static str = $publisher;
+            const CONSUMERS: &'static [&'static str] = &[$($consumer),*];
         })+
 
         /// Every event name and subject, for stream set-up and documentation.
@@ -38,21 +44,55 @@ macro_rules! catalogue {
 
         /// Every event subject with the service that publishes it.
         pub const PUBLISHERS: &[(&str, &str)] = &[$((concat!("events.", $subject), $publisher)),+];
+
+        /// Every event, as the documents describe it (see [`EventInfo`]).
+        pub const CATALOGUE: &[EventInfo] = &[$(EventInfo {
+            name: $name,
+            subject: concat!("events.", $subject),
+            publisher: $publisher,
+            consumers: &[$($consumer),*],
+            #[cfg(feature = "docs")]
+            schema: |generator| generator.subschema_for::<$ty>(),
+        }),+];
     };
 }
 
 catalogue! {
-    TicketCreated => "ticket:created", "ticket.created", "tickets";
-    TicketUpdated => "ticket:updated", "ticket.updated", "tickets";
-    OrderCreated => "order:created", "order.created", "orders";
-    OrderCancelled => "order:cancelled", "order.cancelled", "orders";
-    OrderCompleted => "order:completed", "order.completed", "orders";
-    TicketReservationRejected => "ticket:reservation-rejected", "ticket.reservation-rejected", "tickets";
-    ExpirationComplete => "expiration:complete", "expiration.complete", "expiration";
-    PaymentCreated => "payment:created", "payment.created", "payments";
+    TicketCreated => "ticket:created", "ticket.created", "tickets" -> ["orders"];
+    TicketUpdated => "ticket:updated", "ticket.updated", "tickets" -> ["orders"];
+    OrderCreated => "order:created", "order.created", "orders" -> ["tickets", "payments", "expiration"];
+    OrderCancelled => "order:cancelled", "order.cancelled", "orders" -> ["tickets", "payments", "expiration"];
+    OrderCompleted => "order:completed", "order.completed", "orders" -> ["tickets", "payments", "expiration"];
+    TicketReservationRejected => "ticket:reservation-rejected", "ticket.reservation-rejected", "tickets" -> ["orders"];
+    ExpirationComplete => "expiration:complete", "expiration.complete", "expiration" -> ["orders"];
+    PaymentCreated => "payment:created", "payment.created", "payments" -> ["orders", "payments"];
+}
+
+/// One event of the catalogue, for documents and tooling: who publishes it, who consumes it
+/// and (with feature `docs`) the JSON Schema of its data.
+#[derive(Clone, Copy)]
+pub struct EventInfo {
+    pub name: &'static str,
+    pub subject: &'static str,
+    pub publisher: &'static str,
+    pub consumers: &'static [&'static str],
+    #[cfg(feature = "docs")]
+    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+}
+
+impl std::fmt::Debug for EventInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventInfo")
+            .field("name", &self.name)
+            .field("subject", &self.subject)
+            .field("publisher", &self.publisher)
+            .field("consumers", &self.consumers)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TicketCreated {
     pub id: String,
@@ -63,6 +103,7 @@ pub struct TicketCreated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TicketUpdated {
     pub id: String,
@@ -76,6 +117,7 @@ pub struct TicketUpdated {
 
 /// The ticket as an order saw it when it was priced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct OrderedTicket {
     pub id: String,
     pub price: Price,
@@ -83,6 +125,7 @@ pub struct OrderedTicket {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCreated {
     pub id: String,
@@ -90,17 +133,20 @@ pub struct OrderCreated {
     pub status: OrderStatus,
     pub user_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "docs", schemars(with = "String", extend("format" = "date-time")))]
     pub expires_at: OffsetDateTime,
     pub ticket: OrderedTicket,
 }
 
 /// A reference to a ticket by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct TicketRef {
     pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct OrderCancelled {
     pub id: String,
     pub version: u64,
@@ -108,6 +154,7 @@ pub struct OrderCancelled {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub struct OrderCompleted {
     pub id: String,
     pub version: u64,
@@ -115,6 +162,7 @@ pub struct OrderCompleted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TicketReservationRejected {
     pub order_id: String,
@@ -123,12 +171,14 @@ pub struct TicketReservationRejected {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpirationComplete {
     pub order_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentCreated {
     pub id: String,

@@ -10,6 +10,7 @@ macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident;)+) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
         #[serde(transparent)]
         pub struct $name(String);
 

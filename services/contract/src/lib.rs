@@ -14,6 +14,8 @@
 //! needed.
 
 pub mod api;
+#[cfg(feature = "docs")]
+pub mod docs;
 pub mod events;
 pub mod ids;
 pub mod money;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Whether a ticket can be bought (docs/spec.md §5): reserved while an open order holds it,
 /// sold once that order is paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TicketStatus {
     Available,
@@ -31,6 +32,7 @@ impl TicketStatus {
 
 /// Order statuses (docs/spec.md §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 pub enum OrderStatus {
     #[serde(rename = "created")]
     Created,
@@ -77,6 +79,7 @@ impl OrderStatus {
 
 /// Why an order was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
     Expired,
@@ -109,6 +112,7 @@ impl CancelReason {
 
 /// Why the tickets service refused to lock a ticket for an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "docs", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionReason {
     /// The owner edited the title or price after the version the order was priced at.
