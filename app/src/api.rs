@@ -220,6 +220,11 @@ pub mod backend {
             if let Some(address) = parts.headers.get("x-real-ip") {
                 request = request.header("x-forwarded-for", address);
             }
+            // The web server's span for this request put its own trace context here (see
+            // `telemetry::http`): what the services do for this page joins its trace.
+            if let Some(trace) = parts.headers.get("traceparent") {
+                request = request.header("traceparent", trace);
+            }
         }
         if let Some(body) = body {
             request = request.json(body);

@@ -95,7 +95,11 @@ pub fn router(options: LeptosOptions, backend: Backend, page_deadline: Duration)
         .fallback_service(static_files)
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(vary_on_encoding))
-        .layer(axum::middleware::from_fn(http_limits::cross_site::refuse));
+        .layer(axum::middleware::from_fn(http_limits::cross_site::refuse))
+        .layer(axum::middleware::from_fn_with_state(
+            matched_route as telemetry::http::RouteOf,
+            telemetry::http::observe,
+        ));
     SECURITY_HEADERS
         .into_iter()
         .fold(router, |router, (name, value)| {
@@ -194,19 +198,20 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Logging as the services do it: `RUST_LOG`, and `LOG_FORMAT=json` for JSON lines.
-pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+/// Requests are named in spans and metrics by the route that matched (`/tickets/{id}`,
+/// `/_fn/{*name}`); static files and unknown paths as `unmatched`.
+pub use telemetry::http::matched_route;
+
+/// `METRICS_PORT`, if set: where `/metrics` is served.
+pub fn metrics_port() -> anyhow::Result<Option<u16>> {
+    std::env::var("METRICS_PORT")
+        .ok()
+        .map(|port| {
+            port.trim()
+                .parse()
+                .with_context(|| format!("METRICS_PORT {port:?} is not a port number"))
+        })
+        .transpose()
 }
 
 /// `server healthcheck`: the health of this web server (on the port of `LEPTOS_SITE_ADDR`),

@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     server::healthcheck_if_asked();
-    server::init_tracing();
+    let _telemetry = telemetry::init("web");
     let options = server::leptos_options()?;
     let backend = server::backend_from_env()?;
     let limits = server::HttpLimits::from_env()?;
@@ -19,6 +19,17 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     tracing::info!(%address, "web server listening");
+    // Metrics on a port of their own (`METRICS_PORT`): the site's port faces the public.
+    if let Some(port) = server::metrics_port()? {
+        let metrics = tokio::net::TcpListener::bind((address.ip(), port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{port}", address.ip()))?;
+        tokio::spawn(telemetry::metrics::serve(
+            metrics,
+            limits,
+            shutdown_signal(),
+        ));
+    }
     server::serve(listener, router, limits, shutdown_signal()).await?;
     Ok(())
 }

@@ -181,46 +181,46 @@ impl Bus {
         Ok(())
     }
 
-    /// Publishes an event under its id and waits for JetStream to store it. Returns whether
-    /// the server saw it as a duplicate of an earlier publish.
+    /// Publishes an event under its id and waits for JetStream to store it, with the current
+    /// span's trace context. Returns whether the server saw it as a duplicate of an earlier
+    /// publish.
     pub async fn publish<E: Event>(&self, id: &str, event: &E) -> anyhow::Result<bool> {
         let payload = serde_json::to_vec(event).context("serialising the event")?;
         self.publish_raw(E::SUBJECT, id, payload.into()).await
     }
 
-    /// Publishes already serialised event data (the outbox stores it that way).
+    /// Publishes already serialised event data, with the current span's trace context.
     pub async fn publish_raw(
         &self,
         subject: &str,
         id: &str,
         payload: Bytes,
     ) -> anyhow::Result<bool> {
+        let trace = telemetry::trace::traceparent();
         let ack = self
-            .js
-            .send_publish(
-                subject.to_owned(),
-                PublishMessage::build().payload(payload).message_id(id),
-            )
-            .await
-            .with_context(|| format!("publishing {subject}"))?
+            .start_publish(subject, id, payload, trace.as_deref())
+            .await?
             .await
             .with_context(|| format!("waiting for JetStream to store {subject}"))?;
         Ok(ack.duplicate)
     }
 
     /// Starts publishing and returns the future of JetStream's acknowledgement, so that a
-    /// batch can be sent without waiting on each message in turn.
+    /// batch can be sent without waiting on each message in turn. `trace` (a W3C
+    /// `traceparent`) goes in the message's headers for the consumers to continue.
     pub async fn start_publish(
         &self,
         subject: &str,
         id: &str,
         payload: Bytes,
+        trace: Option<&str>,
     ) -> anyhow::Result<jetstream::context::PublishAckFuture> {
+        let mut message = PublishMessage::build().payload(payload).message_id(id);
+        if let Some(trace) = trace {
+            message = message.header(telemetry::trace::TRACEPARENT, trace);
+        }
         self.js
-            .send_publish(
-                subject.to_owned(),
-                PublishMessage::build().payload(payload).message_id(id),
-            )
+            .send_publish(subject.to_owned(), message)
             .await
             .with_context(|| format!("publishing {subject}"))
     }
@@ -450,19 +450,47 @@ async fn handle_message<E, L>(
     };
     let span = tracing::info_span!(
         "event",
+        otel.name = %format_args!("{service} receive {}", E::NAME),
+        otel.kind = "consumer",
         service,
         event = E::NAME,
         subject = E::SUBJECT,
         event_id = delivery.event_id.as_deref().unwrap_or("-"),
         delivered,
     );
+    if let Some(trace) = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(telemetry::trace::TRACEPARENT))
+    {
+        telemetry::trace::continue_from(&span, trace.as_str());
+    }
+    let consumer = consumer_name::<E>(service);
+    let count = |outcome: &'static str| {
+        metrics::counter!(
+            telemetry::metrics::EVENTS_HANDLED,
+            "consumer" => consumer.clone(),
+            "subject" => E::SUBJECT,
+            "outcome" => outcome,
+        )
+        .increment(1);
+        if outcome != "done" {
+            metrics::counter!(
+                telemetry::metrics::EVENTS_RETRIED,
+                "consumer" => consumer.clone(),
+                "subject" => E::SUBJECT,
+                "reason" => outcome,
+            )
+            .increment(1);
+        }
+    };
     async {
         let event: E = match serde_json::from_slice(&message.payload) {
             Ok(event) => event,
             Err(error) => {
                 set_aside(
                     bus,
-                    service,
+                    (service, &consumer),
                     &message,
                     &delivery,
                     &format!("unparseable: {error}"),
@@ -471,15 +499,26 @@ async fn handle_message<E, L>(
                 return;
             }
         };
+        let started = std::time::Instant::now();
         let outcome = listener.handle(event, &delivery).await;
+        metrics::histogram!(
+            telemetry::metrics::EVENT_HANDLER_DURATION,
+            "consumer" => consumer.clone()
+        )
+        .record(started.elapsed().as_secs_f64());
         let result = match outcome {
-            Ok(Outcome::Done) => message.ack().await,
+            Ok(Outcome::Done) => {
+                count("done");
+                message.ack().await
+            }
             Ok(Outcome::RetryLater(base)) => {
+                count("retry_later");
                 let delay = backoff(base, delivered);
                 tracing::debug!(?delay, "not applicable yet, retrying later");
                 message.ack_with(AckKind::Nak(Some(delay))).await
             }
             Err(error) if Poison::find(&error).is_none() => {
+                count("failed");
                 let delay = backoff(options.retry_base, delivered);
                 tracing::warn!(
                     error = format!("{error:#}"),
@@ -489,6 +528,7 @@ async fn handle_message<E, L>(
                 message.ack_with(AckKind::Nak(Some(delay))).await
             }
             Err(error) if delivered < options.max_deliveries => {
+                count("refused");
                 let delay = backoff(options.retry_base, delivered);
                 tracing::warn!(
                     error = format!("{error:#}"),
@@ -500,7 +540,7 @@ async fn handle_message<E, L>(
             Err(error) => {
                 set_aside(
                     bus,
-                    service,
+                    (service, &consumer),
                     &message,
                     &delivery,
                     &format!("poison on delivery {delivered}: {error:#}"),
@@ -528,7 +568,13 @@ fn backoff(base: Duration, delivered: i64) -> Duration {
 
 /// Keeps the event in the dead-letter stream, logs it with its content, and terminates its
 /// delivery so the consumer moves on.
-async fn set_aside(bus: &Bus, service: &str, message: &Message, delivery: &Delivery, reason: &str) {
+async fn set_aside(
+    bus: &Bus,
+    (service, consumer): (&str, &str),
+    message: &Message,
+    delivery: &Delivery,
+    reason: &str,
+) {
     let content = String::from_utf8_lossy(&message.payload);
     tracing::error!(reason, %content, "setting the event aside");
     let mut headers = HeaderMap::new();
@@ -555,6 +601,12 @@ async fn set_aside(bus: &Bus, service: &str, message: &Message, delivery: &Deliv
     .await;
     match kept {
         Ok(()) => {
+            metrics::counter!(
+                telemetry::metrics::EVENTS_SET_ASIDE,
+                "consumer" => consumer.to_owned(),
+                "subject" => message.subject.to_string(),
+            )
+            .increment(1);
             if let Err(error) = message.ack_with(AckKind::Term).await {
                 tracing::warn!(error = %error, "could not terminate the set-aside event");
             }

@@ -224,6 +224,23 @@ fn ident(name: &str) -> anyhow::Result<&str> {
     Ok(name)
 }
 
+/// The count a `SELECT count() AS n FROM … GROUP ALL` query answers (0 for no rows), with
+/// `$value` bound to `value` if given.
+pub async fn count(db: &Db, sql: &str, value: Option<&str>) -> Result<u64, DbError> {
+    #[derive(surrealdb::types::SurrealValue)]
+    struct Count {
+        n: i64,
+    }
+    let mut query = db.query(sql);
+    if let Some(value) = value {
+        query = query.bind(("value", value.to_owned()));
+    }
+    let rows: Vec<Count> = query.await?.take(0)?;
+    Ok(rows
+        .first()
+        .map_or(0, |row| u64::try_from(row.n).unwrap_or(0)))
+}
+
 /// Whether the error is a transaction conflict that can be retried.
 pub fn is_conflict(error: &DbError) -> bool {
     if error

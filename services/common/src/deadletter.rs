@@ -199,6 +199,25 @@ pub async fn list_for(bus: &Bus, service: Option<&str>) -> anyhow::Result<Vec<De
     Ok(letters)
 }
 
+/// How many set-aside events of `service` the dead-letter stream keeps.
+pub async fn count_for(bus: &Bus, service: &str) -> anyhow::Result<u64> {
+    let stream = bus
+        .jetstream()
+        .get_stream(DEAD_LETTER_STREAM)
+        .await
+        .context("opening the dead-letter stream")?;
+    let mut subjects = stream
+        .info_with_subjects(format!("{DEAD_LETTER_PREFIX}.{service}.>"))
+        .await
+        .context("reading the dead-letter stream")?;
+    let mut count = 0;
+    while let Some(subject) = subjects.next().await {
+        let (_, messages) = subject.map_err(|error| anyhow::anyhow!(error))?;
+        count += messages as u64;
+    }
+    Ok(count)
+}
+
 /// The set-aside event at `sequence` in the dead-letter stream.
 pub async fn show(bus: &Bus, sequence: u64) -> anyhow::Result<DeadLetter> {
     let stream = bus

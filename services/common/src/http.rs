@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::bus::Bus;
 use crate::db::Db;
@@ -106,29 +105,26 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
 }
 
-/// Wraps a service's API routes with health checks, error-shaped fallbacks, the body
-/// limit, the refusal of cross-site requests (`http_limits::cross_site`), panic recovery
-/// and request tracing.
+/// Wraps a service's API routes with health checks, `/metrics`, error-shaped fallbacks, the
+/// body limit, the refusal of cross-site requests (`http_limits::cross_site`), panic
+/// recovery, and a span and metrics per request that continue the caller's trace
+/// (`telemetry::http`).
 pub fn service_router(api: Router, readiness: Readiness) -> Router {
     let health = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(readiness);
     api.merge(health)
+        .merge(telemetry::metrics::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(http_limits::cross_site::refuse))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                tracing::info_span!(
-                    "http",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                )
-            }),
-        )
+        .layer(axum::middleware::from_fn_with_state(
+            telemetry::http::matched_route as telemetry::http::RouteOf,
+            telemetry::http::observe,
+        ))
 }
 
 /// Binds `host:port` (port 0 picks a free one).

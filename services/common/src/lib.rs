@@ -17,7 +17,8 @@ pub mod outbox;
 pub mod replica;
 pub mod service;
 pub mod session;
-pub mod telemetry;
+/// Logs, traces and metrics: the `telemetry` crate.
+pub use telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -32,6 +32,7 @@ DEFINE FIELD IF NOT EXISTS subject ON outbox TYPE string;
 DEFINE FIELD IF NOT EXISTS name ON outbox TYPE string;
 DEFINE FIELD IF NOT EXISTS payload ON outbox TYPE string;
 DEFINE FIELD IF NOT EXISTS created_at ON outbox TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS trace ON outbox TYPE option<string>;
 ";
 
 /// Raised (with `THROW`) by a guard statement when the row changed since it was read.
@@ -51,6 +52,9 @@ struct Staged {
     id: String,
     subject: &'static str,
     payload: String,
+    /// The W3C `traceparent` of the span that staged it, sent with the event so that its
+    /// consumers continue that trace (see `telemetry::trace`).
+    trace: Option<String>,
 }
 
 /// The most committed events kept for the relay's direct path; past it the oldest are
@@ -95,15 +99,19 @@ impl Tx {
     pub fn publish_with_id<E: Event>(mut self, id: &str, event: &E) -> Self {
         let n = self.events.len();
         let payload = serde_json::to_string(event).expect("catalogue events always serialise");
+        let trace = telemetry::trace::traceparent();
         self.events.push(Staged {
             id: id.to_owned(),
             subject: E::SUBJECT,
             payload: payload.clone(),
+            trace: trace.clone(),
         });
         self.statements.push(format!(
             "CREATE type::record('outbox', $outbox_id{n}) \
-             CONTENT {{ subject: $outbox_subject{n}, name: $outbox_name{n}, payload: $outbox_payload{n} }}"
+             CONTENT {{ subject: $outbox_subject{n}, name: $outbox_name{n}, payload: $outbox_payload{n}, trace: $outbox_trace{n} }}"
         ));
+        self.vars
+            .push((format!("outbox_trace{n}"), trace.into_value()));
         self.vars
             .push((format!("outbox_id{n}"), id.to_owned().into_value()));
         self.vars.push((
@@ -222,6 +230,15 @@ struct Pending {
     id: surrealdb::types::RecordId,
     subject: String,
     payload: String,
+    trace: Option<String>,
+}
+
+/// An event on its way to JetStream.
+struct Outgoing<'a> {
+    id: String,
+    subject: &'a str,
+    payload: Bytes,
+    trace: Option<String>,
 }
 
 /// Publishes committed events. Several relays (one per instance) may run against one
@@ -241,23 +258,37 @@ impl Relay {
     /// published.
     pub async fn publish_committed(&self) -> anyhow::Result<usize> {
         let staged = std::mem::take(&mut *self.committed.lock().unwrap_or_else(|e| e.into_inner()));
-        let events: Vec<(String, &str, Bytes)> = staged
+        let events: Vec<Outgoing> = staged
             .into_iter()
-            .map(|event| (event.id, event.subject, Bytes::from(event.payload)))
+            .map(|event| Outgoing {
+                id: event.id,
+                subject: event.subject,
+                payload: Bytes::from(event.payload),
+                trace: event.trace,
+            })
             .collect();
         self.publish(events).await
     }
 
     /// Sends every event, then awaits JetStream's acknowledgements in order, stopping at the
     /// first failure so that order is kept, and removes the stored ones from the table.
-    async fn publish(&self, events: Vec<(String, &str, Bytes)>) -> anyhow::Result<usize> {
+    async fn publish(&self, events: Vec<Outgoing<'_>>) -> anyhow::Result<usize> {
         if events.is_empty() {
             return Ok(0);
         }
         let mut acks = Vec::with_capacity(events.len());
         let mut failure = None;
-        for (id, subject, payload) in &events {
-            match self.bus.start_publish(subject, id, payload.clone()).await {
+        for event in &events {
+            let started = self
+                .bus
+                .start_publish(
+                    event.subject,
+                    &event.id,
+                    event.payload.clone(),
+                    event.trace.as_deref(),
+                )
+                .await;
+            match started {
                 Ok(ack) => acks.push(ack),
                 Err(error) => {
                     failure = Some(error.context("publishing stopped"));
@@ -266,12 +297,21 @@ impl Relay {
             }
         }
         let mut published = Vec::with_capacity(acks.len());
-        for ((id, subject, _), ack) in events.iter().zip(acks) {
+        for (event, ack) in events.iter().zip(acks) {
             match ack.await {
-                Ok(_) => published.push(RecordId::new("outbox", id.as_str())),
+                Ok(_) => {
+                    metrics::counter!(
+                        telemetry::metrics::EVENTS_PUBLISHED,
+                        "subject" => event.subject.to_owned()
+                    )
+                    .increment(1);
+                    published.push(RecordId::new("outbox", event.id.as_str()));
+                }
                 Err(error) => {
                     failure = Some(anyhow::anyhow!(
-                        "JetStream did not store the {subject} event {id}: {error}"
+                        "JetStream did not store the {} event {}: {error}",
+                        event.subject,
+                        event.id
                     ));
                     break;
                 }
@@ -298,19 +338,18 @@ impl Relay {
     pub async fn publish_pending(&self) -> anyhow::Result<usize> {
         let pending: Vec<Pending> = self
             .db
-            .query("SELECT id, subject, payload FROM outbox ORDER BY id LIMIT $limit")
+            .query("SELECT id, subject, payload, trace FROM outbox ORDER BY id LIMIT $limit")
             .bind(("limit", BATCH as i64))
             .await
             .and_then(|mut r| r.take(0))
             .context("reading the outbox")?;
-        let events: Vec<(String, &str, Bytes)> = pending
+        let events: Vec<Outgoing> = pending
             .iter()
-            .map(|event| {
-                (
-                    crate::db::key_of(&event.id),
-                    event.subject.as_str(),
-                    Bytes::from(event.payload.clone()),
-                )
+            .map(|event| Outgoing {
+                id: crate::db::key_of(&event.id),
+                subject: event.subject.as_str(),
+                payload: Bytes::from(event.payload.clone()),
+                trace: event.trace.clone(),
             })
             .collect();
         self.publish(events).await

@@ -56,6 +56,7 @@ impl Service {
         )
         .await?;
         let listener = http::bind(config.host, config.port).await?;
+        sample_outbox_and_dead_letters(&db, &bus, config.name);
         Ok(Self {
             outbox: Outbox::new(db.clone()),
             db,
@@ -97,6 +98,38 @@ impl Service {
             self.listen_options.clone(),
             self.shutdown.clone(),
         ));
+        let bus = self.bus.clone();
+        let consumer = bus::consumer_name::<E>(self.config.name);
+        telemetry::metrics::sample(move || sample_consumer(bus.clone(), consumer.clone()));
+    }
+
+    /// Samples the gauge `metric` from this service's database on every scrape of
+    /// `/metrics` (see `telemetry::metrics`): `count_sql` is a `SELECT count() AS n FROM …
+    /// GROUP ALL`. With `label`, it is run once per value with `$value` bound, and the gauge
+    /// is set per value (so a state no row is in reads 0 rather than its last count).
+    pub fn sample_count(
+        &self,
+        metric: &'static str,
+        count_sql: &'static str,
+        label: Option<(&'static str, &'static [&'static str])>,
+    ) {
+        let db = self.db.clone();
+        telemetry::metrics::sample(move || {
+            let db = db.clone();
+            async move {
+                let Some((label, values)) = label else {
+                    if let Ok(count) = db::count(&db, count_sql, None).await {
+                        metrics::gauge!(metric).set(count as f64);
+                    }
+                    return;
+                };
+                for value in values {
+                    if let Ok(count) = db::count(&db, count_sql, Some(value)).await {
+                        metrics::gauge!(metric, label => *value).set(count as f64);
+                    }
+                }
+            }
+        });
     }
 
     /// Starts the outbox relay.
@@ -156,6 +189,46 @@ impl Service {
         tokio::time::sleep(Duration::from_millis(300)).await;
         served.map_err(Into::into)
     }
+}
+
+/// Sets the lag gauges of `consumer` from JetStream (see `telemetry::metrics`).
+async fn sample_consumer(bus: Bus, consumer: String) {
+    let info = async {
+        let stream = bus.jetstream().get_stream(crate::events::STREAM).await?;
+        anyhow::Ok(stream.consumer_info(&consumer).await?)
+    }
+    .await;
+    if let Ok(info) = info {
+        metrics::gauge!(telemetry::metrics::CONSUMER_PENDING, "consumer" => consumer.clone())
+            .set(info.num_pending as f64);
+        metrics::gauge!(telemetry::metrics::CONSUMER_ACK_PENDING, "consumer" => consumer)
+            .set(info.num_ack_pending as f64);
+    }
+}
+
+/// Registers the samples of the outbox backlog and of the set-aside events kept for
+/// `service`.
+fn sample_outbox_and_dead_letters(db: &Db, bus: &Bus, service: &'static str) {
+    let db = db.clone();
+    telemetry::metrics::sample(move || {
+        let db = db.clone();
+        async move {
+            if let Ok(count) =
+                db::count(&db, "SELECT count() AS n FROM outbox GROUP ALL", None).await
+            {
+                metrics::gauge!(telemetry::metrics::OUTBOX_BACKLOG).set(count as f64);
+            }
+        }
+    });
+    let bus = bus.clone();
+    telemetry::metrics::sample(move || {
+        let bus = bus.clone();
+        async move {
+            if let Ok(count) = crate::deadletter::count_for(&bus, service).await {
+                metrics::gauge!(telemetry::metrics::DEAD_LETTERS).set(count as f64);
+            }
+        }
+    });
 }
 
 /// A service connected and bound, with its routes, but not yet serving; the same for every

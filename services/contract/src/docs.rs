@@ -118,7 +118,11 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Create an account and sign in",
         access: Access::Anyone,
         request: Some(body::<Credentials>),
-        success: (201, "The new user; the session cookie is set", Some(body::<User>)),
+        success: (
+            201,
+            "The new user; the session cookie is set",
+            Some(body::<User>),
+        ),
         errors: &[
             (400, "Invalid email or password, or the email is in use"),
             (429, "Too many sign-ups from this address"),
@@ -134,10 +138,17 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Sign in",
         access: Access::Anyone,
         request: Some(body::<Credentials>),
-        success: (200, "The user; the session cookie is set", Some(body::<User>)),
+        success: (
+            200,
+            "The user; the session cookie is set",
+            Some(body::<User>),
+        ),
         errors: &[
             (400, "Invalid email, no password, or invalid credentials"),
-            (429, "Too many failed sign-ins for the account or the address"),
+            (
+                429,
+                "Too many failed sign-ins for the account or the address",
+            ),
             (503, "The password hasher is saturated"),
         ],
         sets_cookie: true,
@@ -223,7 +234,10 @@ pub const OPERATIONS: &[Operation] = &[
         request: Some(body::<TicketForm>),
         success: (200, "The ticket, version + 1", Some(body::<Ticket>)),
         errors: &[
-            (400, "Invalid title or price, or the ticket is reserved or sold"),
+            (
+                400,
+                "Invalid title or price, or the ticket is reserved or sold",
+            ),
             (404, "No such ticket"),
             (409, "The ticket changed while saving"),
         ],
@@ -281,10 +295,7 @@ pub const OPERATIONS: &[Operation] = &[
         access: Access::Owner,
         request: None,
         success: (204, "Cancelled, with reason buyer", None),
-        errors: &[
-            (400, "The order is complete"),
-            (404, "No such order"),
-        ],
+        errors: &[(400, "The order is complete"), (404, "No such order")],
         sets_cookie: false,
     },
     Operation {
@@ -303,7 +314,10 @@ pub const OPERATIONS: &[Operation] = &[
             ),
             (404, "No such order"),
             (409, "Another request's attempt is still with the provider"),
-            (502, "The payment provider did not answer; not charged twice"),
+            (
+                502,
+                "The payment provider did not answer; not charged twice",
+            ),
         ],
         sets_cookie: false,
     },
@@ -618,7 +632,10 @@ mod tests {
         let document = openapi();
         let mut seen = std::collections::HashSet::new();
         for operation in OPERATIONS {
-            assert!(seen.insert((operation.method, operation.path)), "{operation:?}");
+            assert!(
+                seen.insert((operation.method, operation.path)),
+                "{operation:?}"
+            );
             let entry = &document["paths"][operation.path][operation.method];
             assert_eq!(entry["operationId"], operation.id);
         }

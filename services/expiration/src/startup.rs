@@ -35,6 +35,11 @@ pub async fn build_with(
     let drop = Arc::new(DropExpiration { db });
     service.listen::<OrderCancelled, _>(drop.clone());
     service.listen::<OrderCompleted, _>(drop);
+    service.sample_count(
+        common::telemetry::metrics::EXPIRATIONS_PENDING,
+        "SELECT count() AS n FROM expiration WHERE done = false GROUP ALL",
+        None,
+    );
     service.relay();
     let runner = scheduler.clone();
     service.spawn(move |shutdown| runner.run(shutdown));

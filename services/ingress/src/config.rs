@@ -26,6 +26,9 @@ pub struct IngressConfig {
     /// `HTTP_HEADER_READ_TIMEOUT_SECONDS`, `HTTP_BODY_READ_TIMEOUT_SECONDS`,
     /// `HTTP_MAX_CONNECTIONS`: read timeouts and the connection cap, as every server has.
     pub http_limits: HttpLimits,
+    /// `METRICS_PORT`: where `/metrics` is served, on `host`; none when unset. Never on
+    /// `port`, which faces the public (the ingress answers `/metrics` there with 404).
+    pub metrics_port: Option<u16>,
 }
 
 pub const DEFAULT_PORT: u16 = common::catalogue::INGRESS_DEFAULT_PORT;
@@ -64,6 +67,10 @@ impl IngressConfig {
             upstreams,
             timeout: env.seconds_or("UPSTREAM_TIMEOUT_SECONDS", 30)?,
             http_limits: config::http_limits(env)?,
+            metrics_port: env
+                .get("METRICS_PORT")
+                .map(|_| env.parse_or("METRICS_PORT", 0))
+                .transpose()?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
                 None => vec![
                     IpAddr::from([127, 0, 0, 1]),

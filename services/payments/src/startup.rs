@@ -79,6 +79,12 @@ pub async fn build_with(
     service.listen::<PaymentCreated, _>(Arc::new(RefundLatePayment {
         state: state.clone(),
     }));
+    // Each order's current attempt, by the state of its intent.
+    service.sample_count(
+        common::telemetry::metrics::PAYMENT_ATTEMPTS,
+        "SELECT count() AS n FROM payment_claim WHERE state = $value GROUP ALL",
+        Some(("state", crate::store::IntentState::NAMES)),
+    );
     service.relay();
     let sweeper = Sweeper {
         state: state.clone(),

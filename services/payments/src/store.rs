@@ -121,6 +121,9 @@ pub enum IntentState {
 }
 
 impl IntentState {
+    /// Every state's stored name, in [`IntentState::as_str`]'s order.
+    pub const NAMES: &'static [&'static str] = &["charging", "unknown", "charged", "failed"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Charging => "charging",
@@ -544,4 +547,27 @@ pub async fn mark_refunded(db: &Db, payment_id: &str) -> Result<(), DbError> {
         Ok(())
     };
     retry_while(mark, is_conflict).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IntentState;
+
+    #[test]
+    fn the_state_names_are_those_stored() {
+        let states = [
+            IntentState::Charging,
+            IntentState::Unknown,
+            IntentState::Charged,
+            IntentState::Failed,
+        ];
+        let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, IntentState::NAMES);
+        for name in IntentState::NAMES {
+            assert_eq!(
+                IntentState::parse(name).map(IntentState::as_str),
+                Some(*name)
+            );
+        }
+    }
 }

@@ -303,7 +303,9 @@ macro_rules! serve {
 
 /// Runs one program until SIGTERM or Ctrl-C.
 async fn run(name: &str) -> anyhow::Result<()> {
-    common::telemetry::init();
+    // One process runs one program: its name labels its traces and metrics for good.
+    let process: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    let _telemetry = common::telemetry::init(process);
     let env = Env::process();
     match name {
         "auth" => serve!(auth, auth::config::AuthConfig::from_env(&env)),

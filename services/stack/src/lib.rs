@@ -286,6 +286,18 @@ impl Stack {
             .collect()
     }
 
+    /// Where each process serves its Prometheus metrics, by process name: every service
+    /// instance, the web server and the ingress.
+    pub fn metrics_urls(&self) -> Vec<(String, String)> {
+        self.services
+            .values()
+            .flatten()
+            .chain(self.web.iter())
+            .chain(std::iter::once(&self.ingress))
+            .filter_map(|p| Some((p.name().to_owned(), p.metrics_url()?)))
+            .collect()
+    }
+
     /// The (first) NATS server the stack started, if it started one.
     pub fn nats(&mut self) -> Option<&mut Managed> {
         self.nats.first_mut()

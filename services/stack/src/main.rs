@@ -10,7 +10,7 @@ use stack::{Stack, StackConfig, Storage};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    common::telemetry::init();
+    let _telemetry = common::telemetry::init("stack");
     let env = Env::process();
     let data_dir = PathBuf::from(env.get("GITTIX_DATA_DIR").unwrap_or_else(|| "data".into()));
     let mut config = StackConfig::new(&data_dir)?;
@@ -49,6 +49,13 @@ async fn main() -> anyhow::Result<()> {
         stack.url().rsplit(':').next().unwrap_or_default()
     );
     println!("  data: {}   stop: Ctrl-C", data_dir.display());
+    println!("  metrics (Prometheus text):");
+    for (process, url) in stack.metrics_urls() {
+        println!("    {process:<12} {url}");
+    }
+    if env.get("GITTIX_TRACE").as_deref() == Some("stdout") {
+        println!("  traces: one `trace=… span=… parent=…` line per span below; grep a trace id");
+    }
     if !stack.nats_servers().is_empty() {
         println!(
             "  NATS: {} (operator: NATS_PASSWORD in {})",

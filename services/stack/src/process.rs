@@ -59,6 +59,20 @@ impl Managed {
         self.spec.port
     }
 
+    /// The address of its Prometheus metrics: on `METRICS_PORT` if its spec sets one (the
+    /// web server, the ingress), else on its HTTP port (the services).
+    pub fn metrics_url(&self) -> Option<String> {
+        let port = self
+            .spec
+            .env
+            .iter()
+            .rev()
+            .find(|(name, _)| name == "METRICS_PORT")
+            .and_then(|(_, port)| port.parse().ok())
+            .or(self.spec.port)?;
+        Some(format!("http://127.0.0.1:{port}/metrics"))
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
     }

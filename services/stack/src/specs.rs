@@ -171,6 +171,7 @@ pub(crate) fn web_spec(
             absolute(site_root)?.display().to_string(),
         ),
         ("INGRESS_URL".to_owned(), ingress_url.to_owned()),
+        ("METRICS_PORT".to_owned(), free_port()?.to_string()),
     ]);
     Ok(Spec {
         name: "web".to_owned(),
@@ -188,17 +189,19 @@ pub(crate) fn ingress_spec(
     config: &StackConfig,
     port: u16,
     upstreams: Vec<(String, String)>,
-) -> Spec {
+) -> anyhow::Result<Spec> {
     let mut env = config.env.clone();
     env.extend(upstreams);
     env.push(("PORT".into(), port.to_string()));
     env.push(("HOST".into(), config.host.clone()));
-    Spec {
+    // Its metrics on a port of their own: the ingress's port is the public one.
+    env.push(("METRICS_PORT".into(), free_port()?.to_string()));
+    Ok(Spec {
         name: "ingress".to_owned(),
         program: config.bin_dir.join(SERVICE_BINARY),
         args: vec!["ingress".into()],
         env,
         port: Some(port),
         ready_path: None,
-    }
+    })
 }

@@ -179,7 +179,7 @@ pub(crate) async fn start_ingress(
     services: &BTreeMap<&'static str, Vec<Managed>>,
     web: Option<&Managed>,
 ) -> anyhow::Result<Managed> {
-    let spec = ingress_spec(config, port, upstreams(services, web));
+    let spec = ingress_spec(config, port, upstreams(services, web))?;
     launch(spec, &config.output).await
 }
 

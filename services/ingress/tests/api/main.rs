@@ -27,6 +27,9 @@ async fn spawn_echo(name: &'static str) -> String {
             let real_ip = headers
                 .get("x-real-ip")
                 .map(|v| v.to_str().unwrap().to_owned());
+            let traceparent = headers
+                .get("traceparent")
+                .map(|v| v.to_str().unwrap().to_owned());
             (
                 AppendHeaders([
                     (
@@ -41,6 +44,7 @@ async fn spawn_echo(name: &'static str) -> String {
                     "uri": uri.to_string(),
                     "cookie": cookie,
                     "realIp": real_ip,
+                    "traceparent": traceparent,
                     "body": String::from_utf8_lossy(&body),
                 })),
             )
@@ -66,6 +70,13 @@ impl Drop for TestIngress {
 }
 
 async fn spawn_ingress(upstreams: HashMap<&'static str, Vec<String>>) -> TestIngress {
+    spawn_ingress_with_metrics(upstreams, None).await
+}
+
+async fn spawn_ingress_with_metrics(
+    upstreams: HashMap<&'static str, Vec<String>>,
+    metrics_port: Option<u16>,
+) -> TestIngress {
     let config = IngressConfig {
         host: IpAddr::from([127, 0, 0, 1]),
         port: 0,
@@ -80,6 +91,7 @@ async fn spawn_ingress(upstreams: HashMap<&'static str, Vec<String>>) -> TestIng
             body_read_timeout: Duration::from_secs(1),
             ..HttpLimits::default()
         },
+        metrics_port,
     };
     let ingress = Ingress::bind(&config).await.unwrap();
     let address = format!("http://127.0.0.1:{}", ingress.port());
@@ -127,6 +139,54 @@ async fn paths_are_routed_by_prefix() {
         let body: Value = ingress.get(path).await.json().await.unwrap();
         assert_eq!(body["service"], service, "{path}");
     }
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_port_only_and_trace_context_is_passed_on() {
+    common::telemetry::metrics::install("ingress");
+    let metrics_port = common::testing::free_port();
+    let mut upstreams = HashMap::new();
+    for service in ["tickets", "web"] {
+        upstreams.insert(service, vec![spawn_echo(service).await]);
+    }
+    let ingress = spawn_ingress_with_metrics(upstreams, Some(metrics_port)).await;
+
+    // The public port neither answers nor forwards `/metrics` (the web app would).
+    let public = ingress.get("/metrics").await;
+    assert_eq!(public.status(), 404);
+    let body: Value = public.json().await.unwrap();
+    assert_eq!(body, json!({"errors": [{"message": "Not Found"}]}));
+
+    let caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let echoed: Value = ingress
+        .client
+        .get(format!("{}/api/tickets/t1", ingress.address))
+        .header("traceparent", caller)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echoed["traceparent"], caller);
+
+    let text = ingress
+        .client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Named by the service routed to, never by the raw path.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("http_requests_total{") && l.contains(r#"route="tickets""#))
+        .unwrap_or_else(|| panic!("no request count for tickets in:\n{text}"));
+    assert!(line.contains(r#"process="ingress""#), "{line}");
+    assert!(line.contains(r#"status="200""#), "{line}");
+    assert!(!text.contains("/api/tickets/t1"), "{text}");
 }
 
 #[tokio::test]

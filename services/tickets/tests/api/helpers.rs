@@ -96,7 +96,7 @@ impl TestApp {
         let payload = serde_json::to_vec(event).unwrap();
         let stored = self
             .bus
-            .start_publish(E::SUBJECT, &new_id(), payload.into())
+            .start_publish(E::SUBJECT, &new_id(), payload.into(), None)
             .await
             .unwrap()
             .await
