@@ -337,3 +337,147 @@ pub async fn published<E: crate::events::Event>(bus: &crate::bus::Bus) -> Vec<E>
     }
     events
 }
+
+/// Event-flow tests in a few lines: publish typed events into a service's NATS and await the
+/// typed events it publishes in return.
+///
+/// ```no_run
+/// # async fn example(bus: common::bus::Bus, order: common::events::OrderCreated) {
+/// use common::events::{OrderCreated, TicketUpdated};
+/// let flow = common::testing::EventFlow::start(&bus).await;
+/// flow.publish(&order).await;
+/// let locked: TicketUpdated = flow
+///     .expect("the ticket locked for the order", |t: &TicketUpdated| {
+///         t.order_id.as_deref() == Some(order.id.as_str())
+///     })
+///     .await;
+/// # }
+/// ```
+///
+/// Only events stored after [`EventFlow::start`] count. A wait that times out fails with
+/// every event the stream received since then, so the failure shows what happened instead.
+pub struct EventFlow {
+    bus: crate::bus::Bus,
+    /// The first stream sequence that counts.
+    from: u64,
+}
+
+/// How long [`EventFlow::expect`] waits.
+pub const EVENT_FLOW_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl EventFlow {
+    /// Starts watching the events stream of `bus`'s NATS from now on.
+    pub async fn start(bus: &crate::bus::Bus) -> Self {
+        let mut stream = bus
+            .jetstream()
+            .get_stream(crate::events::STREAM)
+            .await
+            .expect("the events stream");
+        let last = stream
+            .info()
+            .await
+            .expect("the stream's state")
+            .state
+            .last_sequence;
+        Self {
+            bus: bus.clone(),
+            from: last + 1,
+        }
+    }
+
+    /// Publishes `event` as its publisher would (a new event id), and waits until JetStream
+    /// stored it.
+    pub async fn publish<E: crate::events::Event>(&self, event: &E) {
+        self.bus
+            .publish(&crate::db::new_id(), event)
+            .await
+            .unwrap_or_else(|error| panic!("publishing {}: {error:#}", E::NAME));
+    }
+
+    /// Waits (at most [`EVENT_FLOW_TIMEOUT`]) for an `E` published since the start that
+    /// `matches`, and returns it. `what` says what the test waits for, in its failure.
+    pub async fn expect<E: crate::events::Event>(
+        &self,
+        what: &str,
+        matches: impl Fn(&E) -> bool,
+    ) -> E {
+        let (found, seen) = self.search(EVENT_FLOW_TIMEOUT, &matches).await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "timed out after {EVENT_FLOW_TIMEOUT:?} waiting for {what} ({}); the stream received instead:\n{}",
+                E::NAME,
+                seen.join("\n")
+            )
+        })
+    }
+
+    /// Checks that no `E` that `matches` is published within `wait` (for what must not
+    /// happen; `wait` bounds how long the test looks).
+    pub async fn expect_none<E: crate::events::Event>(
+        &self,
+        what: &str,
+        wait: Duration,
+        matches: impl Fn(&E) -> bool,
+    ) {
+        if let (Some(event), seen) = self.search(wait, &matches).await {
+            panic!(
+                "{what}: {} was published: {event:?}\nthe stream received:\n{}",
+                E::NAME,
+                seen.join("\n")
+            );
+        }
+    }
+
+    /// Reads the stream from the start until an `E` matches or `wait` passes; returns it and
+    /// every event read, as `subject payload` lines.
+    async fn search<E: crate::events::Event>(
+        &self,
+        wait: Duration,
+        matches: &impl Fn(&E) -> bool,
+    ) -> (Option<E>, Vec<String>) {
+        use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+        use futures::StreamExt;
+
+        let stream = self
+            .bus
+            .jetstream()
+            .get_stream(crate::events::STREAM)
+            .await
+            .expect("the events stream");
+        let consumer = stream
+            .create_consumer(pull::Config {
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: self.from,
+                },
+                ack_policy: AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .expect("a throwaway consumer");
+        let mut messages = consumer.messages().await.expect("reading the stream");
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut seen = Vec::new();
+        let found = loop {
+            let next = tokio::time::timeout_at(deadline, messages.next()).await;
+            let Ok(Some(Ok(message))) = next else {
+                break None;
+            };
+            seen.push(format!(
+                "  {} {}",
+                message.subject,
+                String::from_utf8_lossy(&message.payload)
+            ));
+            if message.subject.as_str() != E::SUBJECT {
+                continue;
+            }
+            if let Ok(event) = serde_json::from_slice::<E>(&message.payload)
+                && matches(&event)
+            {
+                break Some(event);
+            }
+        };
+        let _ = stream.delete_consumer(&consumer.cached_info().name).await;
+        (found, seen)
+    }
+}

@@ -395,3 +395,43 @@ async fn a_consumer_created_with_capped_deliveries_gets_unlimited_deliveries_on_
     .await;
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn the_event_flow_harness_finds_what_was_published_since_it_started_and_says_what_it_saw() {
+    use common::testing::EventFlow;
+    use futures::FutureExt as _;
+
+    let (_nats, bus) = start_bus().await;
+    bus.publish("before", &ticket("t0", "before"))
+        .await
+        .unwrap();
+    let flow = EventFlow::start(&bus).await;
+    flow.publish(&ticket("t1", "first")).await;
+    flow.publish(&ticket("t2", "second")).await;
+    let found = flow
+        .expect("the second ticket", |e: &TicketCreated| e.title == "second")
+        .await;
+    assert_eq!(found.id, "t2");
+    flow.expect_none(
+        "nothing from before the flow started",
+        std::time::Duration::from_millis(300),
+        |e: &TicketCreated| e.id == "t0",
+    )
+    .await;
+
+    let missing = std::panic::AssertUnwindSafe(flow.expect_none(
+        "the first ticket must not appear",
+        std::time::Duration::from_millis(300),
+        |e: &TicketCreated| e.id == "t1",
+    ))
+    .catch_unwind()
+    .await
+    .expect_err("t1 was published, so expect_none fails");
+    let message = missing
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("events.ticket.created"), "{message}");
+    assert!(message.contains(r#""title":"first""#), "{message}");
+    assert!(!message.contains(r#""title":"before""#), "{message}");
+}

@@ -7,3 +7,4 @@ mod deadletter;
 mod helpers;
 mod limits;
 mod outbox;
+mod tracing;

@@ -16,7 +16,7 @@ async fn memory_outbox() -> Outbox {
 }
 
 /// An `orders` listener that accepts every event; what it saw, and how to stop it.
-fn accepting_listener(bus: &Bus) -> (Arc<Mutex<Vec<Seen>>>, CancellationToken) {
+pub fn accepting_listener(bus: &Bus) -> (Arc<Mutex<Vec<Seen>>>, CancellationToken) {
     let shutdown = CancellationToken::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
     spawn_listener(

@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use common::bus::Bus;
 use common::db::DbConfig;
-use common::events::{OrderCancelled, OrderCreated, STREAM, TicketRef};
-use common::testing::{NatsServer, eventually};
+use common::events::{ExpirationComplete, OrderCancelled, OrderCreated, STREAM, TicketRef};
+use common::testing::{EventFlow, NatsServer, eventually};
 use expiration::scheduler::now_ms;
 use time::OffsetDateTime;
 
@@ -12,15 +12,15 @@ use crate::helpers::*;
 #[tokio::test]
 async fn an_order_expires_once_when_its_window_ends() {
     let (_nats, running, bus) = in_memory().await;
+    let flow = EventFlow::start(&bus).await;
 
     let order = order_created(OffsetDateTime::now_utc() + time::Duration::seconds(1));
-    publish(&bus, &order).await;
-    let first = eventually("expiration:complete", || async {
-        let fired = fired(&bus).await;
-        (!fired.is_empty()).then_some(fired)
+    flow.publish(&order).await;
+    flow.expect("the order expired", |e: &ExpirationComplete| {
+        e.order_id == order.id
     })
     .await;
-    assert_eq!(first, vec![order.id.clone()]);
+    assert_eq!(fired(&bus).await, vec![order.id.clone()]);
     // Stepping again, or a duplicate order:created, fires nothing more.
     assert_eq!(
         running.scheduler.fire_due(now_ms() + 60_000).await.unwrap(),

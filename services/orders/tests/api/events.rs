@@ -1,7 +1,8 @@
 use common::events::{
-    ExpirationComplete, OrderCompleted, PaymentCreated, RejectionReason, TicketReservationRejected,
+    ExpirationComplete, OrderCancelled, OrderCompleted, PaymentCreated, RejectionReason,
+    TicketReservationRejected,
 };
-use common::testing::eventually;
+use common::testing::{EventFlow, eventually};
 
 use crate::helpers::*;
 
@@ -24,14 +25,18 @@ async fn a_rejected_reservation_cancels_the_order_with_the_reason() {
         let ticket = app.ticket(&app.user(), 100).await;
         let order = app.ordered(&buyer, &ticket).await;
         let id = id_of(&order);
-        app.publish(&rejected(&id, &ticket, reason)).await;
-        let cancelled = app
-            .order_when(&buyer, &id, "the cancellation", |o| {
-                o["status"] == "cancelled"
-            })
+        let flow = EventFlow::start(&app.bus).await;
+        flow.publish(&rejected(&id, &ticket, reason)).await;
+        let cancelled = flow
+            .expect("the order cancelled", |e: &OrderCancelled| e.id == id)
             .await;
-        assert_eq!(cancelled["cancelReason"], text);
-        assert_eq!(cancelled["version"], 1);
+        assert_eq!(
+            (cancelled.version, cancelled.ticket.id.as_str()),
+            (1, ticket.as_str())
+        );
+        let order = app.order(&buyer, &id).await;
+        assert_eq!(order["status"], "cancelled");
+        assert_eq!(order["cancelReason"], text);
         // The hold is released with it.
         app.ordered(&app.user(), &ticket).await;
     }

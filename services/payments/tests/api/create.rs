@@ -1,5 +1,5 @@
 use common::events::PaymentCreated;
-use common::testing::eventually;
+use common::testing::{EventFlow, eventually};
 use payments::gateway::sandbox::Sandbox;
 use payments::store;
 use serde_json::{Value, json};
@@ -85,7 +85,14 @@ async fn paying_for_a_cancelled_order_returns_400() {
 async fn paying_charges_the_price_in_cents_and_publishes_payment_created() {
     let app = TestApp::spawn().await;
     let buyer = app.user();
-    let order = app.order(&buyer, 1050).await;
+    let flow = EventFlow::start(&app.bus).await;
+    let order = new_order(&buyer, 1050);
+    flow.publish(&order).await;
+    let order = order.id;
+    eventually("the order in the replica", || async {
+        store::order(&app.db, &order).await.unwrap()
+    })
+    .await;
     let response = app.pay(Some(&buyer), &pay_body(&order, "tok_visa")).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
@@ -102,13 +109,11 @@ async fn paying_charges_the_price_in_cents_and_publishes_payment_created() {
     );
     assert_eq!(charges[0].charge_id, stripe_id);
 
-    let event = eventually("payment:created", || async {
-        app.events::<PaymentCreated>()
-            .await
-            .into_iter()
-            .find(|e| e.order_id == order)
-    })
-    .await;
+    let event = flow
+        .expect("the payment announced", |e: &PaymentCreated| {
+            e.order_id == order
+        })
+        .await;
     assert_eq!((event.id, event.stripe_id), (id, stripe_id));
 }
 

@@ -113,20 +113,9 @@ impl TestApp {
 
     /// An open order of `buyer` for `cents`, replicated.
     pub async fn order(&self, buyer: &User, cents: i64) -> String {
-        let id = new_id();
-        self.publish(&OrderCreated {
-            id: id.clone(),
-            version: 0,
-            status: OrderStatus::Created,
-            user_id: buyer.id.clone(),
-            expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(15),
-            ticket: OrderedTicket {
-                id: new_id(),
-                price: Price::from_cents(cents).unwrap(),
-                version: 0,
-            },
-        })
-        .await;
+        let order = new_order(buyer, cents);
+        let id = order.id.clone();
+        self.publish(&order).await;
         eventually("the order in the replica", || async {
             store::order(&self.db, &id).await.unwrap()
         })
@@ -160,6 +149,22 @@ impl TestApp {
                 .then_some(())
         })
         .await;
+    }
+}
+
+/// The `order:created` of a new open order of `buyer` for `cents`.
+pub fn new_order(buyer: &User, cents: i64) -> OrderCreated {
+    OrderCreated {
+        id: new_id(),
+        version: 0,
+        status: OrderStatus::Created,
+        user_id: buyer.id.clone(),
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(15),
+        ticket: OrderedTicket {
+            id: new_id(),
+            price: Price::from_cents(cents).unwrap(),
+            version: 0,
+        },
     }
 }
 

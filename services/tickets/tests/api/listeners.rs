@@ -4,7 +4,7 @@ use std::sync::Arc;
 use common::bus::{Delivery, Listener, Outcome};
 use common::events::{RejectionReason, TicketReservationRejected, TicketUpdated};
 use common::outbox::Outbox;
-use common::testing::eventually;
+use common::testing::{EventFlow, eventually};
 use serde_json::{Value, json};
 use tickets::events::order_cancelled::UnlockTicket;
 use tickets::events::order_completed::MarkSold;
@@ -18,22 +18,18 @@ async fn order_created_locks_the_ticket_for_the_order() {
     let app = TestApp::spawn().await;
     let ticket = app.listed(&app.user(), "Concert", 10.0).await;
     let id = id_of(&ticket);
-    app.publish(&order_created("order-1", &ticket)).await;
-    let locked = app
-        .ticket_when(&id, "the lock", |t| t["status"] == "reserved")
+    let flow = EventFlow::start(&app.bus).await;
+    flow.publish(&order_created("order-1", &ticket)).await;
+    let event = flow
+        .expect("the ticket locked for the order", |e: &TicketUpdated| {
+            e.id == id
+        })
         .await;
-    assert_eq!(locked["orderId"], "order-1");
-    assert_eq!(locked["version"], 1);
-
-    let event = eventually("ticket:updated", || async {
-        app.events::<TicketUpdated>()
-            .await
-            .into_iter()
-            .find(|e| e.id == id)
-    })
-    .await;
     assert_eq!(event.version, 1);
     assert_eq!(event.order_id.as_deref(), Some("order-1"));
+    let locked = app.ticket(&id).await;
+    assert_eq!(locked["status"], "reserved");
+    assert_eq!(locked["orderId"], "order-1");
 }
 
 #[tokio::test]
