@@ -42,7 +42,8 @@ ENV LEPTOS_SITE_ROOT=/app/site \
     LEPTOS_ENV=PROD \
     LOG_FORMAT=json
 USER nonroot:nonroot
-EXPOSE 3000
+# 3000: the site; 9464: /metrics when METRICS_PORT=9464 (the manifest sets it), never public.
+EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["/app/server", "healthcheck"]
 ENTRYPOINT ["/app/server"]

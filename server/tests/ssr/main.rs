@@ -29,6 +29,7 @@ struct Seen {
 struct Call {
     path: String,
     cookie: Option<String>,
+    traceparent: Option<String>,
 }
 
 /// A stand-in for the ingress: a signed-in user for the cookie `session=good`, no tickets
@@ -43,9 +44,14 @@ async fn spawn_ingress(seen: Seen) -> String {
                     .headers()
                     .get(header::COOKIE)
                     .map(|v| v.to_str().unwrap().to_owned());
+                let traceparent = request
+                    .headers()
+                    .get("traceparent")
+                    .map(|v| v.to_str().unwrap().to_owned());
                 seen.calls.lock().unwrap().push(Call {
                     path: request.uri().path().to_owned(),
                     cookie,
+                    traceparent,
                 });
                 next.run(request).await
             }
@@ -175,6 +181,34 @@ async fn the_page_is_rendered_with_the_user_of_the_forwarded_cookie() {
         seen.cookies.lock().unwrap().as_slice(),
         [Some("session=good".to_owned())]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_calls_to_the_services_carry_the_requests_trace_context() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let seen = Seen::default();
+    let web = spawn_web(&spawn_ingress(seen.clone()).await).await;
+    let caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let response = client()
+        .get(format!("{web}/"))
+        .header(header::COOKIE, "session=good")
+        .header("traceparent", caller)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let calls = seen.calls.lock().unwrap();
+    let mut paths: Vec<&str> = calls.iter().map(|c| c.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["/api/tickets", "/api/users/currentuser"],
+        "{calls:?}"
+    );
+    // No spans are recorded here, so the page's own context is the caller's, passed on.
+    for call in calls.iter() {
+        assert_eq!(call.traceparent.as_deref(), Some(caller), "{call:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

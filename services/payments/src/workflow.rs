@@ -114,12 +114,13 @@ pub async fn pay(state: &AppState, order: &ReplicaOrder, token: String) -> anyho
 }
 
 /// Runs `work` in a task of its own and awaits it: dropping the request (the buyer hung
-/// up) leaves the task running to the end.
+/// up) leaves the task running to the end. The task stays in the request's span, so the
+/// `payment:created` it stages continues the request's trace.
 async fn detached<F>(work: F) -> anyhow::Result<Paid>
 where
     F: Future<Output = anyhow::Result<Settled>> + Send + 'static,
 {
-    let settled = tokio::spawn(work)
+    let settled = tokio::spawn(tracing::Instrument::in_current_span(work))
         .await
         .context("the payment task stopped")??;
     Ok(Paid::Settled(settled))

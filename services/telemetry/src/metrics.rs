@@ -28,6 +28,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 pub const HTTP_REQUESTS: &str = "http_requests_total";
 /// Time to answer, by `method` and `route`.
 pub const HTTP_DURATION: &str = "http_request_duration_seconds";
+/// The count of [`HTTP_DURATION`]'s histogram, as Prometheus shows it.
+pub const HTTP_DURATION_COUNT: &str = "http_request_duration_seconds_count";
 /// Events stored in JetStream by the outbox relay, by `subject`.
 pub const EVENTS_PUBLISHED: &str = "events_published_total";
 /// Deliveries handled, by `consumer`, `subject` and `outcome`: `done` (acknowledged),

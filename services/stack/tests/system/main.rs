@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod money;
 mod network_policies;
+mod observability;
 mod payment_race;
 mod price_race;
 mod reliability;
