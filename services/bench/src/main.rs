@@ -11,7 +11,8 @@
 //! `GET /api/tickets` and the server-rendered home page against bare axum handlers serving
 //! the same bytes, 200 simultaneous purchases of one ticket, event propagation (a second
 //! stack on a SurrealDB server, so that the orders replica can be read) against a raw
-//! JetStream round trip, expiry lateness, resident memory, and the bundle's size.
+//! JetStream round trip, expiry lateness, resident memory, the bundle's size, and what
+//! tracing and metrics cost (`GET /api/tickets` at tickets instances with them on and off).
 
 mod load;
 mod measure;
@@ -28,7 +29,9 @@ use stack::Storage;
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::scenarios::memory::Memory;
-use crate::scenarios::{api_list, bundle, expiry, home_page, propagation, purchase_race};
+use crate::scenarios::{
+    api_list, bundle, expiry, home_page, propagation, purchase_race, telemetry,
+};
 use crate::system::Running;
 
 /// The command line: `[--smoke] [--out FILE]`.
@@ -77,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     )?;
 
     eprintln!("starting the system…");
-    let system = Running::start(Storage::Embedded, &plan, Some(site.clone())).await?;
+    let mut system = Running::start(Storage::Embedded, &plan, Some(site.clone())).await?;
     tokio::time::sleep(plan.settle).await;
     let idle = system.memory();
 
@@ -90,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("expiry lateness ({} orders)…", plan.expirations);
     let lateness = expiry::run(&system, &plan).await?;
     let sizes = bundle::run(&system, &site).await?;
+    eprintln!("tracing and metrics overhead…");
+    let overhead = telemetry::run(&mut system, &plan).await?;
     let processes = system.stack.processes().len();
     system.stack.stop().await;
 
@@ -103,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
         purchase_race: race,
         propagation: propagated.rows,
         expiry: lateness,
+        telemetry: overhead,
         bundle: sizes,
         memory: Memory::new(&idle, &api.peak, propagated.memory),
         processes,

@@ -63,6 +63,19 @@ pub fn load_row(scenario: &str, ours: LoadResult, base: LoadResult) -> Row {
     }
 }
 
+/// The row of a telemetry comparison: the same service with telemetry on (`ours`) and off
+/// (`base`); the target is at most 5 % less throughput, without errors.
+pub fn overhead_row(scenario: &str, ours: LoadResult, base: LoadResult) -> Row {
+    let row = load_row(scenario, ours, base);
+    let ratio = ours.requests_per_second / base.requests_per_second.max(1.0);
+    Row {
+        ratio: format!("{ratio:.3}× throughput ({:+.1} %)", (ratio - 1.0) * 100.0),
+        target: "≥ 0.95×".to_owned(),
+        met: Some(ratio >= 0.95 && ours.errors == 0),
+        ..row
+    }
+}
+
 /// Everything a run measured, by scenario.
 pub struct Report {
     pub home_page: Row,
@@ -70,6 +83,8 @@ pub struct Report {
     pub purchase_race: Row,
     pub propagation: [Row; 2],
     pub expiry: Row,
+    /// Tracing and metrics against neither.
+    pub telemetry: [Row; 2],
     pub bundle: Bundle,
     pub memory: Memory,
     /// How many processes the measured stack ran.
@@ -78,12 +93,15 @@ pub struct Report {
 
 impl Report {
     /// The results table's rows, in the order it shows them.
-    fn results(&self) -> [&Row; 8] {
+    fn results(&self) -> [&Row; 10] {
         let [committed, requested] = &self.propagation;
         let [wasm, first_load] = &self.bundle.rows;
+        let [metrics, traced] = &self.telemetry;
         [
             &self.home_page,
             &self.api_list,
+            metrics,
+            traced,
             &self.purchase_race,
             committed,
             requested,

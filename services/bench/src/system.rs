@@ -59,6 +59,11 @@ impl Running {
         })
     }
 
+    /// Where the processes write their logs.
+    pub fn logs(&self) -> PathBuf {
+        self._dir.path().join("logs")
+    }
+
     /// The session cookie of a new user.
     pub fn cookie(&self) -> String {
         let id = common::db::new_id();

@@ -92,7 +92,9 @@ pub fn init(process: &'static str) -> Telemetry {
             }
         },
     };
-    let filter =
+    // `RUST_LOG` chooses what is logged; spans are exported at `info` and above whatever it
+    // says (`OTEL_SPAN_LEVEL` to change), so quieter logs never hollow out the traces.
+    let logs_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let logs = if json {
@@ -100,17 +102,24 @@ pub fn init(process: &'static str) -> Telemetry {
             .json()
             .flatten_event(true)
             .with_target(false)
+            .with_filter(logs_filter)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_target(false).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_filter(logs_filter)
+            .boxed()
     };
     let spans = provider.as_ref().map(|provider| {
+        let level = std::env::var("OTEL_SPAN_LEVEL").unwrap_or_else(|_| "info".to_owned());
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer(process))
             .with_tracked_inactivity(false)
+            .with_filter(EnvFilter::new(format!(
+                "{level},surrealdb=off,surrealdb_core=off,surrealkv=off,async_nats=off,h2=off,hyper=off,reqwest=off,opentelemetry=off"
+            )))
     });
     let _ = tracing_subscriber::registry()
-        .with(filter)
         .with(logs)
         .with(spans)
         .try_init();

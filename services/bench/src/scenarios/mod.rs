@@ -8,3 +8,4 @@ pub mod home_page;
 pub mod memory;
 pub mod propagation;
 pub mod purchase_race;
+pub mod telemetry;

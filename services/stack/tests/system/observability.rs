@@ -84,6 +84,14 @@ fn value(
         .sum()
 }
 
+/// A process, a metric, the labels its series must carry, and the value they sum to.
+type Expected = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    f64,
+);
+
 /// Lists a ticket, orders it and pays for it; returns the order id once it is complete.
 async fn purchase(system: &System) -> String {
     let (seller, buyer) = (system.user(), system.user());
@@ -116,7 +124,7 @@ async fn a_purchase_shows_in_every_process_metrics() {
     purchase(&system).await;
 
     // The expected values, once every event has been handled and sampled.
-    let expected: &[(&str, &str, &[(&str, &str)], f64)] = &[
+    let expected: &[Expected] = &[
         // Requests, by route pattern and status.
         (
             "tickets",
