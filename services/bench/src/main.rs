@@ -34,9 +34,11 @@ use crate::scenarios::{
 };
 use crate::system::Running;
 
-/// The command line: `[--smoke] [--out FILE]`.
+/// The command line: `[--smoke] [--only telemetry] [--out FILE]`.
 struct Args {
     smoke: bool,
+    /// Only the telemetry overhead scenario (a quicker run after a change to it).
+    only_telemetry: bool,
     out: Option<PathBuf>,
 }
 
@@ -45,6 +47,9 @@ impl Args {
         let args: Vec<String> = std::env::args().collect();
         Self {
             smoke: args.iter().any(|a| a == "--smoke"),
+            only_telemetry: args
+                .windows(2)
+                .any(|w| w[0] == "--only" && w[1] == "telemetry"),
             out: args
                 .iter()
                 .position(|a| a == "--out")
@@ -82,6 +87,18 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("starting the system…");
     let mut system = Running::start(Storage::Embedded, &plan, Some(site.clone())).await?;
     tokio::time::sleep(plan.settle).await;
+    if args.only_telemetry {
+        eprintln!("tracing and metrics overhead…");
+        let rows = telemetry::run(&mut system, &plan).await?;
+        system.stack.stop().await;
+        let report = report::table(&rows.iter().collect::<Vec<_>>());
+        println!("{report}");
+        if let Some(path) = args.out {
+            std::fs::write(&path, &report)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        return Ok(());
+    }
     let idle = system.memory();
 
     eprintln!("home page…");

@@ -76,6 +76,29 @@ pub fn overhead_row(scenario: &str, ours: LoadResult, base: LoadResult) -> Row {
     }
 }
 
+/// The results table of `rows` alone.
+pub fn table(rows: &[&Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| scenario | GitTix | baseline | ratio | target | met |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for row in rows {
+        let met = match row.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {met} |",
+            row.scenario, row.measured, row.baseline, row.ratio, row.target
+        );
+    }
+    out
+}
+
 /// Everything a run measured, by scenario.
 pub struct Report {
     pub home_page: Row,
@@ -84,7 +107,7 @@ pub struct Report {
     pub propagation: [Row; 2],
     pub expiry: Row,
     /// Tracing and metrics against neither.
-    pub telemetry: [Row; 2],
+    pub telemetry: [Row; 3],
     pub bundle: Bundle,
     pub memory: Memory,
     /// How many processes the measured stack ran.
@@ -93,15 +116,16 @@ pub struct Report {
 
 impl Report {
     /// The results table's rows, in the order it shows them.
-    fn results(&self) -> [&Row; 10] {
+    fn results(&self) -> [&Row; 11] {
         let [committed, requested] = &self.propagation;
         let [wasm, first_load] = &self.bundle.rows;
-        let [metrics, traced] = &self.telemetry;
+        let [metrics, traced, sampled] = &self.telemetry;
         [
             &self.home_page,
             &self.api_list,
             metrics,
             traced,
+            sampled,
             &self.purchase_race,
             committed,
             requested,
@@ -113,24 +137,7 @@ impl Report {
 
     /// The report as markdown.
     pub fn render(&self, plan: &Plan) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "| scenario | GitTix | baseline | ratio | target | met |"
-        );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
-        for row in self.results() {
-            let met = match row.met {
-                Some(true) => "yes",
-                Some(false) => "**no**",
-                None => "—",
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {met} |",
-                row.scenario, row.measured, row.baseline, row.ratio, row.target
-            );
-        }
+        let mut out = table(&self.results());
         let _ = writeln!(out);
         let both = |r: Resident| {
             format!(

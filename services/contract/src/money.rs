@@ -41,13 +41,28 @@ impl Price {
         self.0
     }
 
-    /// Parses a request field: a JSON number, at most two decimals, above zero.
+    /// Parses a request field: a JSON number, at most two decimals, above zero; or a string
+    /// holding such a price exactly as a JSON number writes it (`"20.00"`: the original
+    /// course client sends prices that way, docs/spec.md §3). Any other string is not a
+    /// number.
     pub fn from_json(field: Option<&Value>) -> Result<Self, PriceError> {
         match field {
             None | Some(Value::Null) => Err(PriceError::NotPositive),
             Some(Value::Number(number)) => Self::parse_decimal(&number.to_string()),
+            Some(Value::String(text)) => Self::from_text(text).ok_or(PriceError::NotANumber),
             Some(_) => Err(PriceError::NotANumber),
         }
+    }
+
+    /// A valid price written as a JSON number would be, with nothing around it.
+    fn from_text(text: &str) -> Option<Self> {
+        let number_only = !text.is_empty()
+            && text.trim() == text
+            && !text.starts_with('-')
+            && serde_json::from_str::<serde_json::Number>(text).is_ok();
+        number_only
+            .then(|| Self::parse_decimal(text).ok())
+            .flatten()
     }
 
     /// Parses the decimal text of a JSON number (`"10"`, `"10.5"`, `"1e2"`, `"10.50"`).
@@ -220,14 +235,48 @@ mod tests {
     }
 
     #[test]
-    fn non_numbers_are_refused() {
-        for value in [
-            json!("10"),
-            json!("abc"),
-            json!(true),
-            json!([10]),
-            json!({"a": 1}),
+    fn a_string_holding_a_valid_price_is_read_exactly_as_the_number() {
+        assert_eq!(parse(json!("20.00")), Ok(2000));
+        assert_eq!(parse(json!("20")), Ok(2000));
+        assert_eq!(parse(json!("10.5")), Ok(1050));
+        assert_eq!(parse(json!("0.29")), Ok(29));
+        assert_eq!(parse(json!("1e2")), Ok(10000));
+        assert_eq!(parse(json!("1000000")), Ok(100_000_000));
+    }
+
+    #[test]
+    fn any_other_string_is_not_a_number() {
+        for text in [
+            "",
+            " 20",
+            "20 ",
+            "abc",
+            "20,00",
+            "$20",
+            "+20",
+            "-20",
+            "0",
+            "0.00",
+            "20.001",
+            "1000000.01",
+            "NaN",
+            "Infinity",
+            "0x14",
+            "20.",
+            ".5",
+            "1e400",
         ] {
+            assert_eq!(
+                parse(json!(text)),
+                Err("Price must be a number".into()),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_numbers_are_refused() {
+        for value in [json!("abc"), json!(true), json!([10]), json!({"a": 1})] {
             assert_eq!(
                 parse(value.clone()),
                 Err("Price must be a number".into()),

@@ -5,7 +5,6 @@ pub mod config;
 pub mod proxy;
 pub mod routes;
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
@@ -28,8 +27,8 @@ pub struct Ingress {
 
 /// Requests are named in spans and metrics by the service they go to: the ingress knows no
 /// finer routes, and raw paths would make a series per ticket.
-fn upstream_of(request: &Request) -> Cow<'static, str> {
-    Cow::Borrowed(routes::service_for(request.uri().path()))
+fn upstream_of(request: &Request) -> common::telemetry::http::Route {
+    common::telemetry::http::Route::Named(routes::service_for(request.uri().path()))
 }
 
 /// Not for the public: metrics are served on `METRICS_PORT` only.

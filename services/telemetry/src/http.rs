@@ -10,7 +10,8 @@
 //! ));
 //! ```
 
-use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -21,17 +22,34 @@ use tracing::Instrument as _;
 use crate::metrics::{self, HTTP_DURATION, HTTP_REQUESTS};
 use crate::trace;
 
-/// Names a request's route for spans and metrics: a pattern from a small, fixed set, never
+/// A request's route as spans and metrics name it: a pattern from a small, fixed set, never
 /// the raw path (ids in paths would make a series per ticket).
-pub type RouteOf = fn(&Request) -> Cow<'static, str>;
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// The router's pattern (shared, not copied).
+    Matched(MatchedPath),
+    Named(&'static str),
+}
+
+impl Route {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::Named(name) => name,
+        }
+    }
+}
+
+/// Names a request's route (see [`Route`]).
+pub type RouteOf = fn(&Request) -> Route;
 
 /// The router's pattern that matched (`/api/tickets/{id}`), or `unmatched`.
-pub fn matched_route(request: &Request) -> Cow<'static, str> {
+pub fn matched_route(request: &Request) -> Route {
     request
         .extensions()
         .get::<MatchedPath>()
-        .map_or(Cow::Borrowed("unmatched"), |path| {
-            Cow::Owned(path.as_str().to_owned())
+        .map_or(Route::Named("unmatched"), |path| {
+            Route::Matched(path.clone())
         })
 }
 
@@ -58,10 +76,10 @@ pub async fn observe(
     let method = method_label(request.method());
     let span = tracing::info_span!(
         "http",
-        otel.name = %format_args!("{method} {route}"),
+        otel.name = %format_args!("{method} {}", route.as_str()),
         otel.kind = "server",
         http.request.method = method,
-        http.route = %route,
+        http.route = route.as_str(),
         http.response.status_code = tracing::field::Empty,
     );
     trace::continue_from_headers(&span, request.headers());
@@ -71,17 +89,64 @@ pub async fn observe(
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
     if metrics::enabled() {
-        let elapsed = started.elapsed().as_secs_f64();
-        ::metrics::counter!(
-            HTTP_REQUESTS,
-            "method" => method,
-            "route" => route.clone(),
-            "status" => status.as_str().to_owned(),
-        )
-        .increment(1);
-        ::metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route).record(elapsed);
+        record(
+            method,
+            route.as_str(),
+            status,
+            started.elapsed().as_secs_f64(),
+        );
     }
     response
+}
+
+/// A (method, status) of one route, with its two metrics.
+struct Handles {
+    method: &'static str,
+    status: http::StatusCode,
+    requests: ::metrics::Counter,
+    duration: ::metrics::Histogram,
+}
+
+thread_local! {
+    /// The metrics of each (route, method, status) this thread has answered, looked up by
+    /// the route's text: a request allocates nothing and hashes one short string, where the
+    /// macros build, hash and look up a key of three labels and one of two every time.
+    static HANDLES: RefCell<HashMap<String, Vec<Handles>>> = RefCell::new(HashMap::new());
+}
+
+fn record(method: &'static str, route: &str, status: http::StatusCode, seconds: f64) {
+    HANDLES.with_borrow_mut(|routes| {
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), Vec::new());
+        }
+        let known = routes.get_mut(route).expect("inserted above");
+        if let Some(handles) = known
+            .iter()
+            .find(|h| h.method == method && h.status == status)
+        {
+            handles.requests.increment(1);
+            handles.duration.record(seconds);
+            return;
+        }
+        let handles = Handles {
+            method,
+            status,
+            requests: ::metrics::counter!(
+                HTTP_REQUESTS,
+                "method" => method,
+                "route" => route.to_owned(),
+                "status" => status.as_str().to_owned(),
+            ),
+            duration: ::metrics::histogram!(
+                HTTP_DURATION,
+                "method" => method,
+                "route" => route.to_owned(),
+            ),
+        };
+        handles.requests.increment(1);
+        handles.duration.record(seconds);
+        known.push(handles);
+    });
 }
 
 #[cfg(test)]

@@ -86,15 +86,33 @@ type Sample = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 static SAMPLES: Mutex<Vec<Sample>> = Mutex::new(Vec::new());
 
-/// Installs the global recorder with the `process` label; later calls change nothing.
+/// How often recorded latencies are folded into their histograms. Until then each one is
+/// kept as it came, so without this a process nobody scrapes would hold every latency it
+/// ever recorded.
+pub const UPKEEP: Duration = Duration::from_secs(5);
+
+/// Installs the global recorder with the `process` label, and (on a Tokio runtime) the
+/// task that keeps its histograms folded ([`UPKEEP`]); later calls change nothing.
 pub fn install(process: &'static str) {
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .add_global_label("process", process)
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .expect("the latency buckets are not empty")
             .install_recorder()
-            .expect("no other metrics recorder is installed")
+            .expect("no other metrics recorder is installed");
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let handle = handle.clone();
+            runtime.spawn(async move {
+                let mut every = tokio::time::interval(UPKEEP);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    handle.run_upkeep();
+                }
+            });
+        }
+        handle
     });
 }
 

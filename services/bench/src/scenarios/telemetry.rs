@@ -5,9 +5,11 @@
 //! - **off**: `GITTIX_METRICS=off`, no span export (the baseline);
 //! - **metrics**: as the run command and the cluster run it (metrics on, spans not
 //!   exported);
-//! - **metrics + traces**: also every span exported with OTLP to a collector stand-in in
-//!   this process that accepts and drops them (so the cost of building, batching, encoding
-//!   and sending spans is counted, not a collector's).
+//! - **metrics + traces**: also spans exported with OTLP to a collector stand-in in this
+//!   process that accepts and drops them (so the cost of building, batching, encoding and
+//!   sending spans is counted, and the stand-in's share of the two cores besides), once
+//!   with every request traced and once with one in ten (`OTEL_TRACES_SAMPLER=traceidratio`,
+//!   `OTEL_TRACES_SAMPLER_ARG=0.1`, as a busy deployment would run).
 //!
 //! Run last: the extra instances join the stack's tickets consumers.
 
@@ -81,16 +83,22 @@ async fn seed(system: &Running, url: &str, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the three instances (see the module docs); two rows, each against telemetry off.
-pub async fn run(system: &mut Running, plan: &Plan) -> anyhow::Result<[Row; 2]> {
+/// Loads the four instances (see the module docs); three rows, each against telemetry off.
+pub async fn run(system: &mut Running, plan: &Plan) -> anyhow::Result<[Row; 3]> {
     let otlp = collector().await?;
     let off = [("GITTIX_METRICS", "off".to_owned())];
-    let traced = [("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)];
+    let traced = [("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.clone())];
+    let sampled = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp),
+        ("OTEL_TRACES_SAMPLER", "traceidratio".to_owned()),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.1".to_owned()),
+    ];
     let mut instances = Vec::new();
     for (name, extra) in [
         ("tickets-off", &off[..]),
         ("tickets-metrics", &[][..]),
         ("tickets-traced", &traced[..]),
+        ("tickets-sampled", &sampled[..]),
     ] {
         instances.push(instance(system, name, extra).await?);
     }
@@ -104,6 +112,7 @@ pub async fn run(system: &mut Running, plan: &Plan) -> anyhow::Result<[Row; 2]> 
     let listing = |url: &String| format!("{url}{TICKETS}");
     let (metrics, off_1) = compare(listing(&urls[1]), listing(&urls[0]), plan).await?;
     let (traced, off_2) = compare(listing(&urls[2]), listing(&urls[0]), plan).await?;
+    let (sampled, off_3) = compare(listing(&urls[3]), listing(&urls[0]), plan).await?;
     for mut process in instances {
         process.stop(Duration::from_secs(5)).await;
     }
@@ -115,6 +124,11 @@ pub async fn run(system: &mut Running, plan: &Plan) -> anyhow::Result<[Row; 2]> 
     };
     Ok([
         overhead_row(&scenario("metrics"), metrics, off_1),
-        overhead_row(&scenario("metrics + traces (OTLP)"), traced, off_2),
+        overhead_row(
+            &scenario("metrics + every request traced (OTLP)"),
+            traced,
+            off_2,
+        ),
+        overhead_row(&scenario("metrics + 1 in 10 traced (OTLP)"), sampled, off_3),
     ])
 }

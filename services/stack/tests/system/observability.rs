@@ -442,3 +442,76 @@ async fn with_gittix_trace_each_request_is_one_trace_through_the_services_and_th
     }
     assert_ne!(placed.trace, paid.trace, "two requests, two traces");
 }
+
+/// What an OTLP/HTTP collector stand-in received: each export's path, content type and body.
+type Exports = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A collector stand-in that records every export and answers 200; its address.
+async fn collector(exports: Exports) -> String {
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: bytes::Bytes| {
+            let exports = exports.clone();
+            async move {
+                let content_type = headers
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                exports
+                    .lock()
+                    .unwrap()
+                    .push((uri.path().to_owned(), content_type, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn with_an_otlp_endpoint_every_service_exports_its_spans_there() {
+    let exports = Exports::default();
+    let endpoint = collector(exports.clone()).await;
+    let system = System::start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]).await;
+    purchase(&system).await;
+
+    // The batch exporter sends within its schedule delay (5 s by default).
+    eventually("spans from every service at the collector", || async {
+        let exports = exports.lock().unwrap();
+        [
+            "auth",
+            "tickets",
+            "orders",
+            "payments",
+            "expiration",
+            "ingress",
+        ]
+        .iter()
+        .all(|service| {
+            exports.iter().any(|(path, content_type, body)| {
+                path == "/v1/traces"
+                    && content_type == "application/x-protobuf"
+                    && contains(body, service.as_bytes())
+            })
+        })
+        .then_some(())
+    })
+    .await;
+    let exports = exports.lock().unwrap();
+    assert!(
+        exports.iter().all(|(path, _, _)| path == "/v1/traces"),
+        "only traces are exported: {:?}",
+        exports.iter().map(|e| &e.0).collect::<Vec<_>>()
+    );
+}
+
+/// Whether `needle` occurs in `haystack` (a protobuf message holds the service's name as
+/// its `service.name` resource attribute, in plain bytes).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}

@@ -75,12 +75,14 @@ async fn create_returns_400_when_the_title_is_missing_or_blank() {
 async fn create_returns_400_for_prices_that_are_not_positive_two_decimal_numbers() {
     let app = TestApp::spawn().await;
     let seller = app.user();
-    let cases: [(Value, &str); 7] = [
+    let cases: [(Value, &str); 9] = [
         (json!(0), "Price must be greater than 0"),
         (json!(-10), "Price must be greater than 0"),
         (Value::Null, "Price must be greater than 0"),
         (json!(10.123), "Price can have at most two decimal places"),
-        (json!("10"), "Price must be a number"),
+        (json!("ten"), "Price must be a number"),
+        (json!("10.123"), "Price must be a number"),
+        (json!("-10"), "Price must be a number"),
         (json!(1e300), "Price must be at most 1000000"),
         (json!(10_000_000_000u64), "Price must be at most 1000000"),
     ];
@@ -96,6 +98,33 @@ async fn create_returns_400_for_prices_that_are_not_positive_two_decimal_numbers
         );
     }
     assert!(app.list().await.is_empty(), "nothing was created");
+}
+
+/// The original course client sends the price as the form's text (`"20.00"`), which the
+/// original API accepted.
+#[tokio::test]
+async fn a_price_sent_as_a_string_is_read_exactly_as_the_number() {
+    let app = TestApp::spawn().await;
+    let seller = app.user();
+    for (text, written) in [("20.00", json!(20)), ("10.5", json!(10.5)), ("7", json!(7))] {
+        let response = app
+            .create(Some(&seller), &json!({"title": "Concert", "price": text}))
+            .await;
+        assert_eq!(response.status(), 201, "{text}");
+        let ticket: Value = response.json().await.unwrap();
+        assert_eq!(ticket["price"], written, "{text}: written back as a number");
+    }
+    let ticket = id_of(&app.listed(&seller, "Edited", 5.0).await);
+    let response = app
+        .update(
+            Some(&seller),
+            &ticket,
+            &json!({"title": "Edited", "price": "12.50"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(updated["price"], json!(12.5));
 }
 
 #[tokio::test]
