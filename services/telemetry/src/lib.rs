@@ -112,9 +112,15 @@ pub fn init(process: &'static str) -> Telemetry {
     };
     let spans = provider.as_ref().map(|provider| {
         let level = std::env::var("OTEL_SPAN_LEVEL").unwrap_or_else(|_| "info".to_owned());
+        // Only what a span is: no source location, thread or target attributes, which
+        // cost allocations on every span and say nothing the span's name does not.
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer(process))
             .with_tracked_inactivity(false)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_level(false)
             .with_filter(EnvFilter::new(format!(
                 "{level},surrealdb=off,surrealdb_core=off,surrealkv=off,async_nats=off,h2=off,hyper=off,reqwest=off,opentelemetry=off"
             )))

@@ -126,9 +126,6 @@ impl LineExporter {
             duration.as_secs_f64() * 1000.0,
         );
         for KeyValue { key, value, .. } in &span.attributes {
-            if key.as_str().starts_with("code.") || key.as_str().starts_with("thread.") {
-                continue;
-            }
             line.push_str(&format!(" {key}={value}"));
         }
         line
