@@ -40,6 +40,9 @@ pub mod access;
 pub const DEAD_LETTER_STREAM: &str = "DEADLETTER";
 /// Subjects of set-aside events: `deadletter.<service>.<original subject>`.
 pub const DEAD_LETTER_PREFIX: &str = "deadletter";
+/// How long the events stream keeps an event: a consumer may see it (redelivered, or
+/// replayed) until then, so state kept to recognise it must live at least as long.
+pub const EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// How long JetStream remembers message ids to drop re-published duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
 /// Deliveries of one poison event (see [`Poison`]) to one consumer before it is set aside.
@@ -157,7 +160,7 @@ impl Bus {
                 subjects: vec![format!("{}.>", crate::events::SUBJECT_PREFIX)],
                 storage: StorageType::File,
                 duplicate_window: DUPLICATE_WINDOW,
-                max_age: Duration::from_secs(7 * 24 * 60 * 60),
+                max_age: EVENT_RETENTION,
                 num_replicas: replicas,
                 ..Default::default()
             },

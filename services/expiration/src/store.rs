@@ -132,10 +132,20 @@ pub async fn fire_all(outbox: &Outbox, order_ids: &[String]) -> Result<(), DbErr
     outbox.commit(tx).await
 }
 
-/// Forgets expirations done more than a day ago.
+/// How long a finished expiration is remembered: as long as the stream keeps the events
+/// that finish it, and a day more. An `order:cancelled` or `order:completed` redelivered
+/// (or replayed) after its record is gone would wait for an `order:created` that never
+/// comes (see `common::replica`).
+pub const KEEP_FINISHED: std::time::Duration =
+    common::bus::EVENT_RETENTION.saturating_add(std::time::Duration::from_secs(24 * 60 * 60));
+
+/// Forgets expirations finished longer ago than [`KEEP_FINISHED`].
 pub async fn prune(db: &Db) -> Result<(), DbError> {
-    db.query("DELETE expiration WHERE done = true AND done_at < time::now() - 1d")
-        .await?
-        .check()?;
+    db.query(
+        "DELETE expiration WHERE done = true AND done_at < time::now() - type::duration($keep)",
+    )
+    .bind(("keep", format!("{}s", KEEP_FINISHED.as_secs())))
+    .await?
+    .check()?;
     Ok(())
 }

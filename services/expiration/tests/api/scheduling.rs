@@ -261,3 +261,28 @@ async fn assert_never_fires(running: &Running, bus: &Bus, order: &OrderCreated) 
     .await;
     assert!(!fired(bus).await.contains(&order.id));
 }
+
+#[tokio::test]
+async fn finished_expirations_are_remembered_as_long_as_the_stream_keeps_their_events() {
+    let (_nats, running, _bus) = in_memory().await;
+    // Finished two days ago (a late redelivery of its finishing event must still find it),
+    // and longer ago than the stream keeps events.
+    for (order_id, days) in [("recent", 2), ("old", 9)] {
+        running
+            .db
+            .query(
+                "CREATE type::record('expiration', $id) CONTENT { expires_at: 0, done: true, \
+                 done_at: time::now() - type::duration($ago), version: 1 }",
+            )
+            .bind(("id", order_id))
+            .bind(("ago", format!("{days}d")))
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+    }
+    expiration::store::prune(&running.db).await.unwrap();
+    assert!(stored(&running.db, "recent").await, "pruned too early");
+    assert!(!stored(&running.db, "old").await, "never pruned");
+    running.stop().await;
+}
