@@ -110,7 +110,19 @@ impl Managed {
         let log = std::fs::read_to_string(dir.join(format!("{}.log", self.spec.name)))
             .unwrap_or_default();
         let all: Vec<&str> = log.lines().collect();
-        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        // A process that returned an error printed it as `Error: …` with its causes, perhaps
+        // followed by a long backtrace: show that error rather than the backtrace's frames.
+        let tail = match all.iter().rposition(|line| line.starts_with("Error: ")) {
+            Some(error) => {
+                let rest = &all[error..];
+                let end = rest
+                    .iter()
+                    .position(|line| line.trim() == "Stack backtrace:")
+                    .unwrap_or(rest.len());
+                rest[..end.min(lines)].join("\n")
+            }
+            None => all[all.len().saturating_sub(lines)..].join("\n"),
+        };
         format!("; the end of its log:\n{tail}")
     }
 

@@ -210,10 +210,88 @@ fn upstreams(
     upstreams
 }
 
-/// Starts a process and waits until it is ready.
+/// How often a process that exits before it is ready is started again.
+const START_ATTEMPTS: usize = 3;
+
+/// Starts a process and waits until it is ready. One that exits on its way up (several
+/// instances of a service starting against one database at once have been seen to) is
+/// started again, as a supervisor would, up to [`START_ATTEMPTS`] times in all; the error
+/// it gave is logged.
 async fn launch(spec: Spec, output: &Output) -> anyhow::Result<Managed> {
     let mut process = Managed::new(spec, output.clone());
-    process.start()?;
-    process.wait_ready(READY_LIMIT).await?;
-    Ok(process)
+    let mut attempt = 1;
+    loop {
+        process.start()?;
+        match process.wait_ready(READY_LIMIT).await {
+            Ok(()) => return Ok(process),
+            Err(error) if attempt < START_ATTEMPTS && process.exited().is_some() => {
+                tracing::warn!(
+                    process = process.name(),
+                    attempt,
+                    error = format!("{error:#}"),
+                    "exited while starting; starting it again"
+                );
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process that fails on its first start (printing an error as a service does) and
+    /// serves on its port on the second.
+    fn flaky_spec(dir: &Path, port: u16) -> Spec {
+        let marker = dir.join("started-once");
+        Spec {
+            name: "flaky".to_owned(),
+            program: "sh".into(),
+            args: vec![
+                "-c".to_owned(),
+                format!(
+                    "if [ -e {m} ]; then exec python3 -m http.server {port} --bind 127.0.0.1; \
+                     else touch {m}; echo 'Error: applying the schema'; echo 'Stack backtrace:'; \
+                     echo '  0: frame'; exit 1; fi",
+                    m = marker.display()
+                ),
+            ],
+            env: Vec::new(),
+            port: Some(port),
+            ready_path: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_process_that_exits_while_starting_is_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port().unwrap();
+        let output = Output::Files(dir.path().join("logs"));
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        let mut process = launch(flaky_spec(dir.path(), port), &output)
+            .await
+            .expect("ready on the second start");
+        assert!(process.is_running());
+        process.kill().await;
+    }
+
+    #[tokio::test]
+    async fn an_early_exit_is_reported_with_the_error_it_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let mut spec = flaky_spec(dir.path(), free_port().unwrap());
+        // Never gets past the failing branch.
+        spec.args[1] = "echo 'Error: applying the schema'; echo 'Stack backtrace:'; \
+                        echo '  0: frame'; exit 1"
+            .to_owned();
+        let Err(error) = launch(spec, &Output::Files(logs)).await else {
+            panic!("a process that always fails was reported ready");
+        };
+        let text = format!("{error:#}");
+        assert!(text.contains("Error: applying the schema"), "{text}");
+        assert!(!text.contains("0: frame"), "{text}");
+    }
 }
