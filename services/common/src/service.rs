@@ -56,8 +56,7 @@ impl Service {
         )
         .await?;
         let listener = http::bind(config.host, config.port).await?;
-        sample_outbox_and_dead_letters(&db, &bus, config.name);
-        Ok(Self {
+        let service = Self {
             outbox: Outbox::new(db.clone()),
             db,
             bus,
@@ -67,7 +66,14 @@ impl Service {
             listener,
             tasks: JoinSet::new(),
             config,
-        })
+        };
+        service.sample_count(
+            telemetry::metrics::OUTBOX_BACKLOG,
+            "SELECT count() AS n FROM outbox GROUP ALL",
+            None,
+        );
+        sample_dead_letters(&service.bus, service.config.name);
+        Ok(service)
     }
 
     /// The port actually bound (useful with `PORT=0`).
@@ -206,20 +212,8 @@ async fn sample_consumer(bus: Bus, consumer: String) {
     }
 }
 
-/// Registers the samples of the outbox backlog and of the set-aside events kept for
-/// `service`.
-fn sample_outbox_and_dead_letters(db: &Db, bus: &Bus, service: &'static str) {
-    let db = db.clone();
-    telemetry::metrics::sample(move || {
-        let db = db.clone();
-        async move {
-            if let Ok(count) =
-                db::count(&db, "SELECT count() AS n FROM outbox GROUP ALL", None).await
-            {
-                metrics::gauge!(telemetry::metrics::OUTBOX_BACKLOG).set(count as f64);
-            }
-        }
-    });
+/// Registers the sample of the set-aside events kept for `service`.
+fn sample_dead_letters(bus: &Bus, service: &'static str) {
     let bus = bus.clone();
     telemetry::metrics::sample(move || {
         let bus = bus.clone();

@@ -27,19 +27,24 @@ use crate::money::{MAX_PRICE_CENTS, Price, PriceText};
 use crate::routes;
 use crate::timestamp::Timestamp;
 
+/// A price's schema (docs/spec.md §3), as the API writes it or reads it.
+fn price_schema(description: &str) -> Schema {
+    json_schema!({
+        "description": description,
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": MAX_PRICE_CENTS / 100,
+        "multipleOf": 0.01
+    })
+}
+
 impl JsonSchema for Price {
     fn schema_name() -> Cow<'static, str> {
         "Price".into()
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "An amount in currency units (USD) with at most two decimals, e.g. 10.5.",
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": MAX_PRICE_CENTS / 100,
-            "multipleOf": 0.01
-        })
+        price_schema("An amount in currency units (USD) with at most two decimals, e.g. 10.5.")
     }
 }
 
@@ -50,11 +55,15 @@ impl JsonSchema for PriceText {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A price as entered: a JSON number in currency units, at most two decimals, above 0 and at most 1000000. Anything else is answered with 400 and the price field's message.",
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": MAX_PRICE_CENTS / 100,
-            "multipleOf": 0.01
+            "description": "A price as entered: a JSON number in currency units, at most two decimals, above 0 and at most 1000000, or a string holding such a number exactly as JSON writes it (\"20.00\"). Anything else is answered with 400 and the price field's message.",
+            "anyOf": [
+                price_schema("The price as a number."),
+                {
+                    "description": "The price as text.",
+                    "type": "string",
+                    "pattern": "^[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+                }
+            ]
         })
     }
 }
